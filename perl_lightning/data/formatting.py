@@ -1,0 +1,123 @@
+"""Turn prompts and responses into token ids: HH-style dialogue parsing, chat templates, truncation, padding.
+
+Truncation policy (``truncate_pair``): a (prompt, response) pair longer than ``max_length`` tokens first loses the
+*start* of its prompt (the oldest context; the assistant header at its end is kept), down to ``max_prompt_length``
+tokens; if it is still too long the response loses its *end*. The response therefore always keeps at least
+``max_length - max_prompt_length`` tokens (or all of it, if shorter): it is never cut away entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from perl_lightning.data.sources import DataError
+
+Message = dict[str, str]
+_TURN = re.compile(r"(?:^|\n\n)(Human|Assistant):[ ]?")
+_ROLES = {"Human": "user", "Assistant": "assistant"}
+ASSISTANT_MARK = "\n\nAssistant:"
+
+
+def parse_dialogue(text: str) -> list[Message]:
+    """Parse ``"\\n\\nHuman: ...\\n\\nAssistant: ..."`` text into chat messages (empty trailing turns dropped)."""
+    parts = _TURN.split(text)
+    if len(parts) < 3:
+        return [{"role": "user", "content": text.strip()}]
+    messages = []
+    for role, content in zip(parts[1::2], parts[2::2], strict=True):
+        messages.append({"role": _ROLES[role], "content": content.strip()})
+    while messages and not messages[-1]["content"]:
+        messages.pop()
+    return messages
+
+
+def is_dialogue(text: str) -> bool:
+    """Whether ``text`` looks like an HH-RLHF transcript."""
+    return bool(re.search(r"(?:^|\n\n)Human:", text))
+
+
+def split_shared_prefix(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """Split two full dialogues into (prompt, chosen response, rejected response).
+
+    The prompt is the longest shared prefix that ends at an assistant turn marker (``\\n\\nAssistant:``).
+
+    Raises:
+        DataError: when the two dialogues share no assistant turn (the caller adds file and row).
+    """
+    n = 0
+    limit = min(len(chosen), len(rejected))
+    while n < limit and chosen[n] == rejected[n]:
+        n += 1
+    cut = chosen.rfind(ASSISTANT_MARK, 0, n)  # last marker lying wholly inside the shared prefix
+    if cut < 0:
+        raise DataError("the two dialogues share no prefix ending at an assistant turn ('\\n\\nAssistant:')")
+    end = cut + len(ASSISTANT_MARK)
+    return chosen[:end], chosen[end:].strip(), rejected[end:].strip()
+
+
+def prompt_messages(prompt: str | Sequence[Message]) -> list[Message]:
+    """Messages for a prompt given as plain text, HH transcript text, or a list of chat messages."""
+    if isinstance(prompt, str):
+        return parse_dialogue(prompt) if is_dialogue(prompt) else [{"role": "user", "content": prompt.strip()}]
+    return [dict(m) for m in prompt]
+
+
+def end_token_id(tokenizer: PreTrainedTokenizerBase) -> int | None:
+    """Token closing a response: EOS for decoders (``<|im_end|>`` for chat models), SEP for BERT-style encoders."""
+    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+
+
+def encode_prompt(
+    tokenizer: PreTrainedTokenizerBase, prompt: str | Sequence[Message], chat_template: bool
+) -> list[int]:
+    """Token ids of a prompt, ready for the response to follow (chat template with generation prompt if any)."""
+    messages = prompt_messages(prompt)
+    if chat_template and tokenizer.chat_template:
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+            ids = ids["input_ids"]
+        return list(ids)
+    text = "".join(
+        f"\n\n{'Human' if m['role'] == 'user' else 'Assistant'}: {m['content']}"
+        for m in messages
+        if m["role"] in ("user", "assistant")
+    )
+    return list(tokenizer(text.lstrip() + ASSISTANT_MARK, add_special_tokens=True)["input_ids"])
+
+
+def encode_response(tokenizer: PreTrainedTokenizerBase, response: str, chat_template: bool) -> list[int]:
+    """Token ids of a response, closed by the end token (EOS / SEP)."""
+    text = response if (chat_template and tokenizer.chat_template) else " " + response
+    ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    end = end_token_id(tokenizer)
+    return ids + ([end] if end is not None else [])
+
+
+def truncate_pair(
+    prompt_ids: list[int], response_ids: list[int], max_length: int, max_prompt_length: int
+) -> tuple[list[int], list[int]]:
+    """Apply the module's truncation policy (see the module docstring)."""
+    if not 0 < max_prompt_length < max_length:
+        raise ValueError(f"need 0 < max_prompt_length ({max_prompt_length}) < max_length ({max_length})")
+    response_ids = response_ids[: max_length - min(len(prompt_ids), max_prompt_length)]
+    keep = max_length - len(response_ids)
+    return prompt_ids[-keep:] if len(prompt_ids) > keep else prompt_ids, response_ids
+
+
+def pad(sequences: Sequence[Sequence[int]], pad_id: int, side: str = "right") -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad to the longest sequence. Returns (input_ids, attention_mask), both (N, T)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"padding side must be 'left' or 'right', not '{side}'")
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, seq in enumerate(sequences):
+        row = torch.as_tensor(list(seq), dtype=torch.long)
+        sl = slice(0, len(seq)) if side == "right" else slice(width - len(seq), width)
+        ids[i, sl] = row
+        mask[i, sl] = 1
+    return ids, mask

@@ -1,0 +1,124 @@
+"""LoRA through peft: configuration, per-architecture defaults, attach, parameter counts, adapter state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model, get_peft_model_state_dict
+from torch import nn
+
+#: LoRA on the attention projections, as in the PERL paper (Sidahmed et al. 2024).
+ATTENTION_TARGETS: dict[str, list[str]] = {
+    "llama": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "mistral": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "qwen2": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "qwen3": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "gemma": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "gemma2": ["q_proj", "k_proj", "v_proj", "o_proj"],
+    "phi3": ["qkv_proj", "o_proj"],
+    "gpt2": ["attn.c_attn", "attn.c_proj"],
+    "gpt_neox": ["query_key_value", "attention.dense"],
+    "bert": ["query", "key", "value", "attention.output.dense"],
+    "roberta": ["query", "key", "value", "attention.output.dense"],
+    "t5": ["q", "k", "v", "o"],
+}
+#: Attribute names of task heads that must be trained and saved with the adapter.
+HEAD_NAMES: tuple[str, ...] = ("score", "classifier", "v_head", "value_head")
+
+
+@dataclass
+class LoRAConfig:
+    """LoRA hyper-parameters.
+
+    Args:
+        r: rank of the update matrices.
+        alpha: scaling numerator (the update is scaled by ``alpha / r``, or ``alpha / sqrt(r)`` with rsLoRA).
+        dropout: dropout on the LoRA input.
+        target_modules: module name suffixes to adapt; ``None`` picks the attention projections of the architecture.
+        modules_to_save: modules trained in full and saved with the adapter; ``None`` picks the task head.
+        use_rslora: rank-stabilised scaling.
+    """
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: list[str] | None = None
+    modules_to_save: list[str] | None = None
+    use_rslora: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def as_lora_config(lora: LoRAConfig | dict | None) -> LoRAConfig | None:
+    """Accept a ``LoRAConfig``, a plain mapping (from YAML / a checkpoint's hparams) or ``None``."""
+    if lora is None or isinstance(lora, LoRAConfig):
+        return lora
+    return LoRAConfig(**dict(lora))
+
+
+def default_target_modules(model: nn.Module) -> list[str]:
+    """The attention projections of ``model``'s architecture."""
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type in ATTENTION_TARGETS:
+        return list(ATTENTION_TARGETS[model_type])
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+
+    if model_type in TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING:
+        return list(TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING[model_type])
+    raise ValueError(f"no default LoRA target modules for model type '{model_type}': set lora.target_modules")
+
+
+def head_names(model: nn.Module) -> list[str]:
+    """Names of the task heads present on ``model`` (e.g. ``score`` for Llama, ``classifier`` for BERT)."""
+    return [name for name in HEAD_NAMES if isinstance(getattr(model, name, None), nn.Module)]
+
+
+def to_peft_config(lora: LoRAConfig, model: nn.Module, task_type: TaskType | None = None) -> LoraConfig:
+    """Build peft's ``LoraConfig`` with per-architecture defaults filled in."""
+    modules_to_save = lora.modules_to_save if lora.modules_to_save is not None else head_names(model)
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora.target_modules or default_target_modules(model),
+        modules_to_save=modules_to_save or None,
+        use_rslora=lora.use_rslora,
+        task_type=task_type,
+        **lora.extra,
+    )
+
+
+def apply_lora(
+    model: nn.Module, lora: LoRAConfig | None, task_type: TaskType | None = None, adapter_name: str = "default"
+) -> nn.Module:
+    """Wrap ``model`` with a LoRA adapter; ``lora=None`` means full fine-tuning (every parameter trainable)."""
+    if lora is None:
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+    return get_peft_model(model, to_peft_config(lora, model, task_type), adapter_name=adapter_name)
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts; shared (tied) tensors counted once."""
+    seen: set[int] = set()
+    trainable = total = 0
+    for p in model.parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        total += p.numel()
+        trainable += p.numel() if p.requires_grad else 0
+    return trainable, total
+
+
+def trainable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Only the parameters that train (adapters and heads), keyed as in ``model.state_dict()``."""
+    return {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def adapter_state_dict(model: nn.Module, adapter_name: str = "default") -> dict[str, torch.Tensor]:
+    """The adapter's saved state (LoRA matrices and ``modules_to_save`` heads) as peft writes it."""
+    if not isinstance(model, PeftModel):
+        raise TypeError("adapter_state_dict needs a PeftModel (this model is fully fine-tuned: use state_dict())")
+    return get_peft_model_state_dict(model, adapter_name=adapter_name)

@@ -1,0 +1,5 @@
+"""LightningModules: the reward model and the RL policy."""
+
+from perl_lightning.modules.reward_model import RewardModelModule
+
+__all__ = ["RewardModelModule"]

@@ -1,0 +1,205 @@
+"""RewardModelModule: a LoRA (or fully fine-tuned) Bradley-Terry reward model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from peft import PeftModel, TaskType
+from torchmetrics import MeanMetric, MetricCollection
+
+from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
+from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
+from perl_lightning.io import atomic_directory
+from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters
+from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
+from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
+from perl_lightning.rl.losses import pairwise_reward_loss
+
+META_FILE = "perl_lightning.json"
+
+
+def _pair_metrics() -> MetricCollection:
+    return MetricCollection({name: MeanMetric() for name in ("accuracy", "margin", "chosen_reward", "rejected_reward")})
+
+
+class RewardModelModule(L.LightningModule):
+    """Reward model: backbone + scalar score head, read at the last non-padding token, trained on preference pairs.
+
+    Loss (Bradley-Terry): ``-logsigmoid(r_chosen - r_rejected - margin) + center_coef * mean((r_c + r_r)^2)``.
+    With ``lora`` set only the LoRA adapters on the attention projections and the score head train; ``lora: null``
+    fine-tunes every weight of the same model, so LoRA vs full tuning is one config switch.
+
+    Args:
+        model: base model: hub id, local path, ``smollm2-135m-instruct``, ``minilm-l6`` or ``tiny-llama``.
+        lora: LoRA settings; ``null`` for full fine-tuning.
+        learning_rate: AdamW learning rate; ``None`` picks 5e-4 for LoRA and 1e-5 for full fine-tuning.
+        weight_decay: AdamW weight decay.
+        schedule: ``cosine``, ``linear`` or ``constant`` after warmup.
+        warmup_ratio: fraction of the total steps spent in linear warmup.
+        margin: fixed margin subtracted from ``r_chosen - r_rejected`` in the loss.
+        center_coef: reward-centering coefficient (keeps rewards near zero mean).
+        dtype: ``auto`` (bf16 with CUDA, else fp32), ``fp32``, ``bf16``, ``fp16``.
+        gradient_checkpointing: trade compute for activation memory.
+        save_dir: where the adapter directory is written at the end of fit; ``None`` uses
+            ``<log_dir>/reward_adapter``.
+        trust_remote_code: allow model code from the hub (off unless set).
+    """
+
+    def __init__(
+        self,
+        model: str = "smollm2-135m-instruct",
+        lora: LoRAConfig | None = LoRAConfig(),  # noqa: B008 - a dataclass default read by LightningCLI
+        learning_rate: float | None = None,
+        weight_decay: float = 0.0,
+        schedule: Schedule = "cosine",
+        warmup_ratio: float = 0.1,
+        margin: float = 0.0,
+        center_coef: float = 0.0,
+        dtype: str = "auto",
+        gradient_checkpointing: bool = False,
+        save_dir: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.lora = as_lora_config(lora)
+        self.tokenizer = load_tokenizer(model, trust_remote_code)
+        backbone = load_backbone(
+            model, "sequence-classification", dtype=dtype, tokenizer=self.tokenizer, trust_remote_code=trust_remote_code
+        )
+        if gradient_checkpointing:
+            backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        self.model = apply_lora(backbone, self.lora, TaskType.SEQ_CLS)
+        self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]
+        self.strict_loading = False  # checkpoints hold only the trainable parameters
+        self.metrics = torch.nn.ModuleDict({s: _pair_metrics() for s in ("train_", "val_", "test_")})
+        self.saved_adapter: Path | None = None
+
+    # ---- scoring -------------------------------------------------------------------------------------------------
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Rewards (N,) for sequences (N, T), read at each row's last non-padding token (either padding side)."""
+        out = self.model(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids_from_mask(attention_mask)
+        )
+        return out.logits[:, 0].float()
+
+    @torch.no_grad()
+    def reward(self, prompts: list[str], responses: list[str], max_length: int = 512) -> torch.Tensor:
+        """Rewards (N,) for (prompt, response) text pairs, formatted as in training (chat template, EOS)."""
+        if len(prompts) != len(responses):
+            raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+        sequences = []
+        for prompt, response in zip(prompts, responses, strict=True):
+            p, r = truncate_pair(
+                encode_prompt(self.tokenizer, prompt, True),
+                encode_response(self.tokenizer, response, True),
+                max_length,
+                max_length // 2,
+            )
+            sequences.append(p + r)
+        ids, mask = pad(sequences, self.tokenizer.pad_token_id)
+        return self(ids.to(self.device), mask.to(self.device))
+
+    # ---- steps ---------------------------------------------------------------------------------------------------
+    def _shared_step(self, batch: PreferenceBatch, stage: str) -> torch.Tensor:
+        rewards = self(batch.input_ids, batch.attention_mask)  # (2B,)
+        chosen, rejected = rewards.split(batch.num_pairs)  # (B,), (B,)
+        loss = pairwise_reward_loss(chosen, rejected, self.hparams.margin, self.hparams.center_coef)
+        diff = (chosen - rejected).detach()
+        metrics = self.metrics[f"{stage}_"]
+        metrics["accuracy"].update((diff > 0).float() + 0.5 * (diff == 0).float())
+        metrics["margin"].update(diff)
+        metrics["chosen_reward"].update(chosen.detach())
+        metrics["rejected_reward"].update(rejected.detach())
+        n = batch.num_pairs
+        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", batch_size=n, sync_dist=stage != "train")
+        on_step = stage == "train"
+        self.log_dict(
+            {f"{stage}/{k}": m for k, m in metrics.items()},
+            on_step=on_step,
+            on_epoch=True,
+            prog_bar=False,
+            batch_size=n,
+        )
+        return loss
+
+    def training_step(self, batch: PreferenceBatch, batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: PreferenceBatch, batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: PreferenceBatch, batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: PreferenceBatch | ResponseBatch, batch_idx: int) -> dict[str, torch.Tensor]:
+        """``{"reward"}`` for (prompt, response) batches; ``{"chosen", "rejected"}`` rewards for pair batches."""
+        rewards = self(batch.input_ids, batch.attention_mask)
+        if isinstance(batch, PreferenceBatch):
+            chosen, rejected = rewards.split(batch.num_pairs)
+            return {"chosen": chosen, "rejected": rejected}
+        return {"reward": rewards}
+
+    # ---- optimisation --------------------------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict:
+        hp = self.hparams
+        return build_optimizer(
+            self.model.parameters(),
+            self.learning_rate,
+            hp.weight_decay,
+            hp.schedule,
+            hp.warmup_ratio,
+            self.trainer.estimated_stepping_batches,
+        )
+
+    def on_fit_start(self) -> None:
+        trainable, total = count_parameters(self.model)
+        rank_zero_info(
+            f"reward model: {trainable:,} trainable / {total:,} parameters "
+            f"({100 * trainable / total:.2f}%), lr {self.learning_rate:g}"
+        )
+        if self.logger is not None:
+            self.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
+
+    # ---- checkpoints ---------------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep only trainable parameters in the Lightning checkpoint: never the frozen base."""
+        trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}
+        checkpoint["state_dict"] = {
+            k: v for k, v in checkpoint["state_dict"].items() if k in trainable or not k.startswith("model.")
+        }
+
+    def on_train_end(self) -> None:
+        if self.trainer.is_global_zero:
+            root = self.hparams.save_dir or str(
+                Path(self.trainer.log_dir or self.trainer.default_root_dir) / "reward_adapter"
+            )
+            self.saved_adapter = self.save_adapter(root)
+            rank_zero_info(f"reward adapter saved to {self.saved_adapter}")
+
+    def save_adapter(self, path: str | Path) -> Path:
+        """Write a PEFT adapter directory (LoRA + score head, safetensors) with the tokenizer, atomically.
+
+        Plain ``transformers`` + ``peft`` reload it: ``AutoModelForSequenceClassification.from_pretrained(base,
+        num_labels=1)`` then ``PeftModel.from_pretrained(model, path)``. A fully fine-tuned model is saved whole.
+        """
+        path = Path(path)
+        with atomic_directory(path) as tmp:
+            self.model.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer.save_pretrained(tmp)
+            meta = {
+                "stage": "reward_model",
+                "model": self.hparams.model,
+                "role": "sequence-classification",
+                "lora": asdict(self.lora) if self.lora is not None else None,
+                "pad_token_id": self.tokenizer.pad_token_id,
+                "peft": isinstance(self.model, PeftModel),
+            }
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+        return path

@@ -1,0 +1,1 @@
+"""Pure tensor math for RLHF: losses, advantages and KL penalties (no Lightning dependency)."""
