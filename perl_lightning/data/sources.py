@@ -111,6 +111,11 @@ def load_rows(
     bad = bad or BadRowLog()
     resolved = BUILTIN_SOURCES.get(path, Path(path).expanduser())
     if resolved.is_file():
+        if split not in (None, "train"):  # a file has one split: never hand back its rows as another split
+            raise DataError(
+                f"{resolved}: a single file has no split '{split}' (only a dataset directory or a hub dataset has "
+                f"splits); give the validation data as a directory split, or leave the split unset"
+            )
         kind = _file_kind(resolved)
         if kind == ".jsonl":
             return list(_iter_jsonl(resolved, bad))
