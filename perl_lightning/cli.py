@@ -43,11 +43,11 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {"pipeline": _pipeline}
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``perl`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if argv and argv[0] in COMMANDS:
-        return COMMANDS[argv[0]](argv[1:])
-    PerlCLI(args=argv)
+    if args and args[0] in COMMANDS:
+        return COMMANDS[args[0]](args[1:])
+    PerlCLI(args=argv)  # None: LightningCLI reads sys.argv itself
     return 0
 
 

@@ -67,8 +67,9 @@ class RewardModelModule(L.LightningModule):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
         self.lora = as_lora_config(lora)
+        self.save_hyperparameters(ignore=["lora"])
+        self.hparams["lora"] = asdict(self.lora) if self.lora is not None else None  # plain types: weights_only loads
         self.tokenizer = load_tokenizer(model, trust_remote_code)
         backbone = load_backbone(
             model, "sequence-classification", dtype=dtype, tokenizer=self.tokenizer, trust_remote_code=trust_remote_code
@@ -76,6 +77,7 @@ class RewardModelModule(L.LightningModule):
         if gradient_checkpointing:
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.model = apply_lora(backbone, self.lora, TaskType.SEQ_CLS)
+        self.model.train()  # from_pretrained returns eval mode; Lightning keeps each submodule's mode
         self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]
         self.strict_loading = False  # checkpoints hold only the trainable parameters
         self.metrics = torch.nn.ModuleDict({s: _pair_metrics() for s in ("train_", "val_", "test_")})

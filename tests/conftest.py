@@ -1,0 +1,57 @@
+"""Shared fixtures: offline hub, tiny models, the real-data slices when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+HH_HARMLESS = SHARED_DATA / "hh-rlhf" / "harmless-base-test.jsonl.gz"
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    """SmolLM2's real tokenizer (pad = <|endoftext|>), shared by the tiny models."""
+    from perl_lightning.models.backbone import load_tokenizer
+
+    return load_tokenizer("tiny-llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_base_dir(tmp_path_factory, tiny_tokenizer) -> Path:
+    """The tiny Llama saved as a plain transformers directory, for reload-with-plain-peft tests."""
+    from perl_lightning.models.backbone import load_backbone
+
+    path = tmp_path_factory.mktemp("tiny-llama-base")
+    load_backbone("tiny-llama", "causal-lm", tokenizer=tiny_tokenizer).save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def pairs_file(tmp_path) -> Path:
+    """A small explicit-schema preference file."""
+    import json
+
+    rows = [
+        {
+            "prompt": f"Question {i}: how do I do thing {i}?",
+            "chosen": f"Here is a clear answer about thing {i}.",
+            "rejected": "Go away.",
+        }
+        for i in range(24)
+    ]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path

@@ -1,0 +1,127 @@
+"""RewardModelModule: last-token scoring under both paddings, what trains, adapter round trip, checkpoints."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+from peft import PeftModel
+from transformers import AutoModelForSequenceClassification
+
+from perl_lightning.data.formatting import pad
+from perl_lightning.data.preference import PreferenceBatch, PreferenceDataModule, ResponseBatch
+from perl_lightning.models.adapters import LoRAConfig
+from perl_lightning.modules.reward_model import RewardModelModule
+
+
+def _module(model: str = "tiny-llama", **kwargs) -> RewardModelModule:
+    kwargs.setdefault("lora", LoRAConfig(r=4, alpha=8, dropout=0.0))
+    return RewardModelModule(model=model, learning_rate=5e-3, **kwargs)
+
+
+def _trainer(tmp_path, steps: int = 4) -> L.Trainer:
+    return L.Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        default_root_dir=tmp_path,
+    )
+
+
+def test_reward_read_at_last_real_token_for_both_paddings():
+    module = _module().eval()
+    sequences = [[11, 12, 13, 14, 15, 16], [21, 22, 23], [31, 32, 33, 34]]
+    alone = torch.cat([module(torch.tensor([s]), torch.ones(1, len(s), dtype=torch.long)) for s in sequences])
+    right = module(*pad(sequences, module.tokenizer.pad_token_id, "right"))
+    left = module(*pad(sequences, module.tokenizer.pad_token_id, "left"))
+    torch.testing.assert_close(right, alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(left, alone, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(alone[0], alone[1])  # distinct sequences, distinct rewards: not a constant
+
+
+def test_fit_changes_lora_and_head_only(tmp_path, pairs_file):
+    module = _module(save_dir=str(tmp_path / "adapter"))
+    before = {n: p.detach().clone() for n, p in module.model.named_parameters()}
+    dm = PreferenceDataModule(path=str(pairs_file), batch_size=4, max_length=64)
+    _trainer(tmp_path).fit(module, dm)
+    changed_lora = changed_head = 0
+    for name, param in module.model.named_parameters():
+        if param.requires_grad:
+            changed = not torch.equal(param, before[name])
+            changed_lora += changed and "lora_B" in name
+            changed_head += changed and "score" in name
+        else:
+            assert torch.equal(param, before[name]), f"frozen parameter {name} changed"
+    assert changed_lora >= 8 and changed_head == 1
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_training_learns_a_clear_preference(tmp_path, pairs_file):
+    module = _module(lora=LoRAConfig(r=8, alpha=16, dropout=0.0))
+    dm = PreferenceDataModule(path=str(pairs_file), batch_size=8, max_length=64, val_fraction=0.25)
+    trainer = _trainer(tmp_path, steps=30)
+    first = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    before = first.validate(module, dm, verbose=False)[0]
+    trainer.fit(module, dm)
+    after = first.validate(module, dm, verbose=False)[0]
+    assert after["val/loss"] < before["val/loss"] - 0.2
+    assert after["val/accuracy"] == 1.0
+    assert after["val/margin"] > before["val/margin"]
+
+
+def test_saved_adapter_reloads_with_plain_peft(tmp_path, tiny_base_dir, pairs_file):
+    module = _module(model=str(tiny_base_dir), save_dir=str(tmp_path / "adapter"))
+    dm = PreferenceDataModule(path=str(pairs_file), batch_size=4, max_length=64)
+    _trainer(tmp_path, steps=3).fit(module, dm)
+    batch = dm.collate(dm.encoded["val"][:3])
+    module.eval()
+    ours = module(batch.input_ids, batch.attention_mask)
+
+    base = AutoModelForSequenceClassification.from_pretrained(tiny_base_dir, num_labels=1)
+    plain = PeftModel.from_pretrained(base, tmp_path / "adapter").eval()
+    with torch.no_grad():
+        theirs = plain(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits[:, 0]
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-5)
+    assert (tmp_path / "adapter" / "tokenizer_config.json").is_file()
+
+
+def test_checkpoint_holds_only_trainable_parameters_and_resumes(tmp_path, pairs_file):
+    module = _module()
+    dm = PreferenceDataModule(path=str(pairs_file), batch_size=4, max_length=64)
+    trainer = _trainer(tmp_path, steps=2)
+    trainer.fit(module, dm)
+    ckpt = tmp_path / "rm.ckpt"
+    trainer.save_checkpoint(ckpt)
+    state = torch.load(ckpt, weights_only=True)["state_dict"]
+    trainable = {f"model.{n}" for n, p in module.model.named_parameters() if p.requires_grad}
+    assert {k for k in state if k.startswith("model.")} == trainable
+    restored = _module()
+    restored.load_state_dict(state, strict=False)
+    for name, param in restored.model.named_parameters():
+        if param.requires_grad:
+            assert torch.equal(param, dict(module.model.named_parameters())[name])
+
+
+def test_predict_returns_rewards(tmp_path, pairs_file):
+    module = _module()
+    dm = PreferenceDataModule(path=str(pairs_file), batch_size=4, max_length=64)
+    predictions = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False).predict(module, dm)
+    total = sum(len(p["chosen"]) for p in predictions)
+    assert total == len(dm.encoded["val"])
+    batch = ResponseBatch(*pad([[1, 2, 3], [4, 5]], module.tokenizer.pad_token_id))
+    assert module.predict_step(batch, 0)["reward"].shape == (2,)
+    pair = PreferenceBatch(*pad([[1, 2], [3, 4], [5, 6], [7, 8]], module.tokenizer.pad_token_id))
+    assert set(module.predict_step(pair, 0)) == {"chosen", "rejected"}
+
+
+def test_reward_api_formats_like_training():
+    module = _module().eval()
+    r = module.reward(["How are you?", "Hi"], ["Fine, thanks.", "Hello!"])
+    assert r.shape == (2,) and torch.isfinite(r).all()
+    with pytest.raises(ValueError, match="prompts"):
+        module.reward(["a"], ["b", "c"])
