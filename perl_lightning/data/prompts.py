@@ -1,0 +1,239 @@
+"""PromptDataModule: prompts for RL rollouts, left-padded for generation, with held-out prompts for evaluation."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Literal, NamedTuple
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+from transformers import PreTrainedTokenizerBase
+
+from perl_lightning.data.formatting import ASSISTANT_MARK, encode_prompt, is_dialogue, pad, split_shared_prefix
+from perl_lightning.data.sources import BadRowLog, BadRows, DataError, Row, load_rows, require_str, validated
+
+PromptSchema = Literal["auto", "explicit", "dialogue"]
+
+
+class PromptExample(NamedTuple):
+    """One parsed prompt (text: plain or an HH-style transcript ending at an assistant turn)."""
+
+    prompt: str
+
+
+class PromptBatch(NamedTuple):
+    """Left-padded prompts ready for ``generate``, with their texts (for reward functions and sample tables)."""
+
+    input_ids: torch.Tensor  # (B, P) left-padded
+    attention_mask: torch.Tensor  # (B, P) zeros on the left padding
+    prompts: list[str]  # B prompt texts
+
+
+def dialogue_prompt(text: str) -> str:
+    """An HH-style transcript cut after its last ``\\n\\nAssistant:`` marker (the turn the policy must write).
+
+    Raises:
+        DataError: when the transcript has no assistant turn (the caller adds file and row).
+    """
+    cut = text.rfind(ASSISTANT_MARK)
+    if cut < 0:
+        raise DataError("the dialogue has no assistant turn ('\\n\\nAssistant:')")
+    return text[: cut + len(ASSISTANT_MARK)]
+
+
+def parse_prompt(
+    row: Row, schema: PromptSchema, prompt_key: str, dialogue_key: str, rejected_key: str = "rejected"
+) -> PromptExample:
+    """Parse one raw row into a prompt; raises ``DataError`` naming source, row and field for an unusable row.
+
+    ``explicit`` reads ``prompt_key``. ``dialogue`` reads an HH transcript from ``dialogue_key``: with a
+    ``rejected_key`` dialogue in the same row the prompt is their shared prefix (as for preference data), otherwise
+    the transcript up to its last assistant turn. ``auto`` picks ``explicit`` when the row has ``prompt_key``.
+    """
+    if schema == "explicit" or (schema == "auto" and prompt_key in row.data):
+        return PromptExample(require_str(row, prompt_key))
+    if dialogue_key not in row.data and schema == "auto":
+        raise DataError(
+            f"{row.source}: row {row.number}: no '{prompt_key}' field and no '{dialogue_key}' dialogue "
+            f"(fields: {sorted(row.data)})"
+        )
+    text = require_str(row, dialogue_key)
+    if not is_dialogue(text):
+        raise DataError(
+            f"{row.source}: row {row.number}: field '{dialogue_key}' is not an HH-style dialogue "
+            "('\\n\\nHuman: ... \\n\\nAssistant: ...')"
+        )
+    try:
+        other = row.data.get(rejected_key)
+        if isinstance(other, str) and is_dialogue(other) and other != text:
+            prompt = split_shared_prefix(text, other)[0]
+        else:
+            prompt = dialogue_prompt(text)
+    except DataError as err:
+        raise DataError(f"{row.source}: row {row.number}: field '{dialogue_key}': {err}") from None
+    return PromptExample(prompt)
+
+
+class PromptDataModule(L.LightningDataModule):
+    """Prompts for RL (PPO / REINFORCE / RLOO) rollouts and held-out prompts for evaluation.
+
+    Reads the same sources and schemas as the preference data: rows with a ``prompt`` column, or HH-RLHF style
+    dialogues (a ``chosen`` column alone, a ``dialogue`` text, or ``chosen`` + ``rejected`` pairs) whose prompt is the
+    transcript up to the last assistant turn. Applies the tokenizer's chat template when it has one, keeps the *end*
+    of prompts longer than ``max_prompt_length`` tokens, and pads on the LEFT so that ``generate`` appends to real
+    tokens. Batches are :class:`PromptBatch`.
+
+    Args:
+        path: ``builtin:prompts`` (prompts written for this project), ``builtin`` (the preference pairs' prompts), a
+            local jsonl / json / parquet / csv file (``.gz`` ok), a local dataset directory, or a hub dataset id.
+        name: hub dataset configuration name.
+        split: split used for training (``train`` if not given).
+        val_split: a split of the same source used for evaluation; when ``None`` a seeded ``val_fraction`` of the
+            training prompts is held out.
+        val_fraction: fraction held out when ``val_split`` is ``None``.
+        limit: use only the first ``limit`` usable prompts (before the split); ``None`` for all.
+        val_limit: evaluate on at most this many held-out prompts; ``None`` for all.
+        schema: ``auto`` (``explicit`` when the row has ``prompt_key``, else ``dialogue``), ``explicit`` or
+            ``dialogue``.
+        prompt_key: column holding the prompt.
+        dialogue_key: column holding an HH-style transcript (``chosen`` for HH-RLHF, or e.g. ``dialogue``).
+        max_prompt_length: most tokens a prompt keeps (its end: the latest turns and the assistant header).
+        batch_size: prompts per rollout batch.
+        eval_batch_size: prompts per evaluation batch (default ``batch_size``).
+        chat_template: apply the tokenizer's chat template when it has one.
+        deduplicate: drop repeated prompts (HH data repeats a prompt across pairs).
+        bad_rows: ``error`` (default: stop at the first bad row, naming file, row and field) or ``skip`` (skip and
+            count, warning with file and row).
+        tokenizer: tokenizer name or path; ``None`` takes the tokenizer of the LightningModule being trained.
+        num_workers: DataLoader workers.
+        seed: seed of the shuffle and the train / evaluation split.
+    """
+
+    def __init__(
+        self,
+        path: str = "builtin:prompts",
+        name: str | None = None,
+        split: str | None = None,
+        val_split: str | None = None,
+        val_fraction: float = 0.1,
+        limit: int | None = None,
+        val_limit: int | None = None,
+        schema: PromptSchema = "auto",
+        prompt_key: str = "prompt",
+        dialogue_key: str = "chosen",
+        max_prompt_length: int = 256,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        chat_template: bool = True,
+        deduplicate: bool = True,
+        bad_rows: BadRows = "error",
+        tokenizer: str | None = None,
+        num_workers: int = 0,
+        seed: int = 42,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        if max_prompt_length < 1:
+            raise ValueError(f"max_prompt_length must be >= 1, got {max_prompt_length}")
+        self.save_hyperparameters()
+        self._tokenizer: PreTrainedTokenizerBase | None = None
+        self.examples: dict[str, list[PromptExample]] = {}
+        self.encoded: dict[str, list[tuple[list[int], str]]] = {}
+        self.skipped: list[str] = []
+
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        """The tokenizer: given by name, or the attached LightningModule's."""
+        if self._tokenizer is None:
+            if self.hparams.tokenizer is not None:
+                from perl_lightning.models.backbone import load_tokenizer
+
+                self._tokenizer = load_tokenizer(self.hparams.tokenizer)
+            elif self.trainer is not None and hasattr(self.trainer.lightning_module, "tokenizer"):
+                self._tokenizer = self.trainer.lightning_module.tokenizer
+            else:
+                raise RuntimeError(
+                    "PromptDataModule needs a tokenizer: pass tokenizer= or attach to a Trainer "
+                    "whose LightningModule has a .tokenizer"
+                )
+        return self._tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, value: PreTrainedTokenizerBase) -> None:
+        self._tokenizer = value
+
+    def _read(self, split: str | None, bad: BadRowLog) -> list[PromptExample]:
+        hp = self.hparams
+        rows = load_rows(hp.path, split=split, name=hp.name, bad=bad)
+        parsed = validated(
+            rows,
+            lambda r: parse_prompt(r, hp.schema, hp.prompt_key, hp.dialogue_key),
+            bad,
+            what=f"{hp.path} ({split or 'train'})",
+        )
+        if hp.deduplicate:
+            parsed = list(dict.fromkeys(parsed))
+        return parsed[: hp.limit] if hp.limit else parsed
+
+    def load_examples(self) -> dict[str, list[PromptExample]]:
+        """Read, validate and split the prompts (no tokenizer needed)."""
+        if self.examples:
+            return self.examples
+        hp = self.hparams
+        bad = BadRowLog(hp.bad_rows)
+        train = self._read(hp.split, bad)
+        if hp.val_split is not None:
+            val = self._read(hp.val_split, bad)
+        else:
+            order = list(range(len(train)))
+            random.Random(hp.seed).shuffle(order)
+            n_val = max(1, round(len(train) * hp.val_fraction)) if hp.val_fraction > 0 else 0
+            if n_val >= len(train):
+                raise DataError(f"{hp.path}: {len(train)} prompts are too few to hold out {n_val} for evaluation")
+            val = [train[i] for i in sorted(order[:n_val])]
+            train = [train[i] for i in sorted(order[n_val:])]
+        self.skipped = bad.skipped
+        self.examples = {"train": train, "val": val[: hp.val_limit] if hp.val_limit else val}
+        return self.examples
+
+    def encode(self, example: PromptExample) -> list[int]:
+        """Token ids of one prompt (chat template with the generation prompt), keeping its last tokens."""
+        ids = encode_prompt(self.tokenizer, example.prompt, self.hparams.chat_template)
+        return ids[-self.hparams.max_prompt_length :]
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load and tokenize once; later calls reuse the result."""
+        if self.encoded:
+            return
+        for split, examples in self.load_examples().items():
+            self.encoded[split] = [(self.encode(e), e.prompt) for e in examples]
+
+    def collate(self, items: list[tuple[list[int], str]]) -> PromptBatch:
+        """Left-pad a batch of prompts: (B, P)."""
+        ids, mask = pad([ids for ids, _ in items], self.tokenizer.pad_token_id, side="left")
+        return PromptBatch(ids, mask, [text for _, text in items])
+
+    def _loader(self, data: list[Any], shuffle: bool, batch_size: int) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.hparams.seed)
+        return DataLoader(
+            data,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            collate_fn=self.collate,
+            generator=generator,
+            num_workers=self.hparams.num_workers,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.encoded["train"], True, self.hparams.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.encoded["val"], False, self.hparams.eval_batch_size or self.hparams.batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
