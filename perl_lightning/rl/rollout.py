@@ -435,7 +435,8 @@ def token_rewards(
         kl_in_reward: put the KL penalty in the reward (else it goes into the loss and is not added here).
     """
     mask = mask.to(logprobs.dtype)
-    kl = kl_penalty(logprobs, ref_logprobs, estimator) * mask  # (N, R)
+    valid = mask != 0  # (N, R); whatever sits under the mask (even NaN) never reaches the rewards
+    kl = torch.where(valid, kl_penalty(logprobs, ref_logprobs, estimator) * mask, torch.zeros_like(logprobs))
     kl_k1 = masked_sum(logprobs - ref_logprobs, mask, dim=-1)  # (N,)
     kl_k3 = masked_sum(kl_penalty(logprobs, ref_logprobs, "k3"), mask, dim=-1)  # (N,)
     rewards = -kl_coef * kl if kl_in_reward else torch.zeros_like(kl)  # (N, R)
