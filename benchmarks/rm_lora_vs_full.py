@@ -52,22 +52,41 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
     lr = args.lora_lr if mode == "lora" else args.full_lr
     module = RewardModelModule(model=args.model, lora=lora, learning_rate=lr, save_dir=f"{args.out}/{mode}")
     data = args.data or str(HH)
-    dm = PreferenceDataModule(path=data, bad_rows="skip", limit=args.pairs, val_fraction=args.val_pairs / args.pairs,
-                              batch_size=args.batch_size, max_length=args.max_length, seed=0)
+    dm = PreferenceDataModule(
+        path=data,
+        bad_rows="skip",
+        limit=args.pairs,
+        val_fraction=args.val_pairs / args.pairs,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        seed=0,
+    )
     timer = StepTimer()
-    trainer = L.Trainer(accelerator="cpu", max_steps=args.steps, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-                        num_sanity_val_steps=0, callbacks=[timer])
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=args.steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[timer],
+    )
     trainer.fit(module, dm)
     evaluator = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     accuracy = evaluator.validate(module, dm, verbose=False)[0]["val/accuracy"]
     trainable, total = count_parameters(module.model)
     tokens = [len(c) + len(r) for c, r in dm.encoded["train"]]
     return {
-        "mode": mode, "accuracy": accuracy, "val_pairs": len(dm.encoded["val"]),
+        "mode": mode,
+        "accuracy": accuracy,
+        "val_pairs": len(dm.encoded["val"]),
         "s_per_step": statistics.median(timer.times[1:] or timer.times),
         "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-        "trainable": trainable, "total": total, "mean_pair_tokens": sum(tokens) / len(tokens),
+        "trainable": trainable,
+        "total": total,
+        "mean_pair_tokens": sum(tokens) / len(tokens),
     }
 
 
@@ -101,20 +120,28 @@ def main() -> None:
         if out.returncode != 0 or not lines:
             sys.exit(f"{mode} failed:\n{out.stderr[-3000:]}")
         results[mode] = json.loads(lines[-1][7:])
-    print(f"\nreward model, {args.model}, {args.steps} steps x {args.batch_size} pairs (<= {args.max_length} tokens), "
-          f"{args.threads} threads")
+    print(
+        f"\nreward model, {args.model}, {args.steps} steps x {args.batch_size} pairs (<= {args.max_length} tokens), "
+        f"{args.threads} threads"
+    )
     print(f"{'mode':6} {'trainable':>12} {'acc':>6} {'s/step':>8} {'peak GiB':>9} {'tokens/pair':>12}")
     for r in results.values():
-        print(f"{r['mode']:6} {r['trainable']:>12,} {r['accuracy']:>6.3f} {r['s_per_step']:>8.2f} "
-              f"{r['peak_gib']:>9.2f} {r['mean_pair_tokens']:>12.0f}")
+        print(
+            f"{r['mode']:6} {r['trainable']:>12,} {r['accuracy']:>6.3f} {r['s_per_step']:>8.2f} "
+            f"{r['peak_gib']:>9.2f} {r['mean_pair_tokens']:>12.0f}"
+        )
     if {"lora", "full"} <= results.keys():
         lo, fu = results["lora"], results["full"]
-        print(f"LoRA / full: time {lo['s_per_step'] / fu['s_per_step']:.2f}x, memory {lo['peak_gib'] / fu['peak_gib']:.2f}x, "
-              f"accuracy {lo['accuracy']:.3f} vs {fu['accuracy']:.3f} on {lo['val_pairs']} held-out pairs")
+        print(
+            f"LoRA / full: time {lo['s_per_step'] / fu['s_per_step']:.2f}x, memory {lo['peak_gib'] / fu['peak_gib']:.2f}x, "
+            f"accuracy {lo['accuracy']:.3f} vs {fu['accuracy']:.3f} on {lo['val_pairs']} held-out pairs"
+        )
     if "lora" in results:
         lo = results["lora"]
-        print(f"LoRA / TRL 1.16 LoRA RM (11.9 s/step, 4.7 GiB, same machine size): time "
-              f"{lo['s_per_step'] / TRL_LORA_RM['s_per_step']:.2f}x, memory {lo['peak_gib'] / TRL_LORA_RM['peak_gib']:.2f}x")
+        print(
+            f"LoRA / TRL 1.16 LoRA RM (11.9 s/step, 4.7 GiB, same machine size): time "
+            f"{lo['s_per_step'] / TRL_LORA_RM['s_per_step']:.2f}x, memory {lo['peak_gib'] / TRL_LORA_RM['peak_gib']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

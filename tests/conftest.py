@@ -55,3 +55,11 @@ def pairs_file(tmp_path) -> Path:
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Every test starts from the same RNG state: results do not depend on test order."""
+    import lightning as L
+
+    L.seed_everything(0, verbose=False)

@@ -24,6 +24,28 @@ from perl_lightning.rl.losses import pairwise_reward_loss
 META_FILE = "perl_lightning.json"
 
 
+def micro_batches(batch: PreferenceBatch, pairs: int | None) -> list[PreferenceBatch]:
+    """Split a batch into micro-batches of ``pairs`` whole pairs, grouped by length, padding trimmed per group.
+
+    Each pair's chosen and rejected rows stay together, so each micro-batch's loss is exact on its own. Works for
+    right- and left-padded batches (the side is read off the attention mask).
+    """
+    b = batch.num_pairs
+    if pairs is None or pairs >= b:
+        return [batch]
+    lengths = batch.attention_mask.sum(-1)  # (2B,)
+    pair_len = torch.maximum(lengths[:b], lengths[b:])  # (B,)
+    order = torch.argsort(pair_len, descending=True, stable=True)
+    left = bool((batch.attention_mask[:, 0] == 0).any())
+    out = []
+    for group in order.split(pairs):
+        rows = torch.cat([group, group + b])
+        width = int(pair_len[group].max())
+        cols = slice(batch.input_ids.shape[1] - width, None) if left else slice(0, width)
+        out.append(PreferenceBatch(batch.input_ids[rows, cols], batch.attention_mask[rows, cols]))
+    return out
+
+
 def _pair_metrics() -> MetricCollection:
     return MetricCollection({name: MeanMetric() for name in ("accuracy", "margin", "chosen_reward", "rejected_reward")})
 
@@ -46,6 +68,11 @@ class RewardModelModule(L.LightningModule):
         center_coef: reward-centering coefficient (keeps rewards near zero mean).
         dtype: ``auto`` (bf16 with CUDA, else fp32), ``fp32``, ``bf16``, ``fp16``.
         gradient_checkpointing: trade compute for activation memory.
+        micro_batch_pairs: pairs per forward/backward inside a training step. Pairs are sorted by length and each
+            micro-batch is trimmed to its own longest sequence, so little compute goes to padding, and only one
+            micro-batch's activations are alive at a time. ``None`` runs the whole batch at once. The optimizer
+            still steps once per batch on the exact mean loss.
+        max_grad_norm: gradient-norm clipping per optimizer step (``None`` to disable).
         save_dir: where the adapter directory is written at the end of fit; ``None`` uses
             ``<log_dir>/reward_adapter``.
         trust_remote_code: allow model code from the hub (off unless set).
@@ -63,6 +90,8 @@ class RewardModelModule(L.LightningModule):
         center_coef: float = 0.0,
         dtype: str = "auto",
         gradient_checkpointing: bool = False,
+        micro_batch_pairs: int | None = 2,
+        max_grad_norm: float | None = 1.0,
         save_dir: str | None = None,
         trust_remote_code: bool = False,
     ) -> None:
@@ -79,6 +108,7 @@ class RewardModelModule(L.LightningModule):
         self.model = apply_lora(backbone, self.lora, TaskType.SEQ_CLS)
         self.model.train()  # from_pretrained returns eval mode; Lightning keeps each submodule's mode
         self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]
+        self.automatic_optimization = False  # one optimizer step per batch, backward per micro-batch
         self.strict_loading = False  # checkpoints hold only the trainable parameters
         self.metrics = torch.nn.ModuleDict({s: _pair_metrics() for s in ("train_", "val_", "test_")})
         self.saved_adapter: Path | None = None
@@ -109,36 +139,56 @@ class RewardModelModule(L.LightningModule):
         return self(ids.to(self.device), mask.to(self.device))
 
     # ---- steps ---------------------------------------------------------------------------------------------------
-    def _shared_step(self, batch: PreferenceBatch, stage: str) -> torch.Tensor:
+    def _score_pairs(self, batch: PreferenceBatch) -> tuple[torch.Tensor, torch.Tensor]:
         rewards = self(batch.input_ids, batch.attention_mask)  # (2B,)
-        chosen, rejected = rewards.split(batch.num_pairs)  # (B,), (B,)
-        loss = pairwise_reward_loss(chosen, rejected, self.hparams.margin, self.hparams.center_coef)
+        return rewards.split(batch.num_pairs)  # (B,), (B,)
+
+    def _update_metrics(self, chosen: torch.Tensor, rejected: torch.Tensor, stage: str) -> None:
         diff = (chosen - rejected).detach()
         metrics = self.metrics[f"{stage}_"]
         metrics["accuracy"].update((diff > 0).float() + 0.5 * (diff == 0).float())
         metrics["margin"].update(diff)
         metrics["chosen_reward"].update(chosen.detach())
         metrics["rejected_reward"].update(rejected.detach())
-        n = batch.num_pairs
-        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", batch_size=n, sync_dist=stage != "train")
-        on_step = stage == "train"
-        self.log_dict(
-            {f"{stage}/{k}": m for k, m in metrics.items()},
-            on_step=on_step,
-            on_epoch=True,
-            prog_bar=False,
-            batch_size=n,
-        )
-        return loss
+
+    def _log(self, loss: torch.Tensor, stage: str, pairs: int) -> None:
+        train = stage == "train"
+        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", batch_size=pairs, sync_dist=not train)
+        metrics = self.metrics[f"{stage}_"]
+        self.log_dict({f"{stage}/{k}": m for k, m in metrics.items()}, on_step=train, on_epoch=True, batch_size=pairs)
 
     def training_step(self, batch: PreferenceBatch, batch_idx: int) -> torch.Tensor:
-        return self._shared_step(batch, "train")
+        """One optimizer step on the mean Bradley-Terry loss of the batch, accumulated over micro-batches."""
+        hp = self.hparams
+        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        optimizer.zero_grad(set_to_none=True)
+        total = batch.num_pairs
+        loss_sum = torch.zeros((), device=self.device)
+        for micro in micro_batches(batch, hp.micro_batch_pairs):
+            chosen, rejected = self._score_pairs(micro)
+            weight = micro.num_pairs / total  # the batch loss is the pair-weighted mean of micro-batch losses
+            loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef) * weight
+            self.manual_backward(loss)
+            loss_sum += loss.detach()
+            self._update_metrics(chosen, rejected, "train")
+        if hp.max_grad_norm is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=hp.max_grad_norm, gradient_clip_algorithm="norm")
+        optimizer.step()
+        scheduler.step()
+        self._log(loss_sum, "train", total)
+        return loss_sum
+
+    def _eval_step(self, batch: PreferenceBatch, stage: str) -> None:
+        chosen, rejected = self._score_pairs(batch)
+        loss = pairwise_reward_loss(chosen, rejected, self.hparams.margin, self.hparams.center_coef)
+        self._update_metrics(chosen, rejected, stage)
+        self._log(loss, stage, batch.num_pairs)
 
     def validation_step(self, batch: PreferenceBatch, batch_idx: int) -> None:
-        self._shared_step(batch, "val")
+        self._eval_step(batch, "val")
 
     def test_step(self, batch: PreferenceBatch, batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+        self._eval_step(batch, "test")
 
     def predict_step(self, batch: PreferenceBatch | ResponseBatch, batch_idx: int) -> dict[str, torch.Tensor]:
         """``{"reward"}`` for (prompt, response) batches; ``{"chosen", "rejected"}`` rewards for pair batches."""

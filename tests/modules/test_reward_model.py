@@ -125,3 +125,46 @@ def test_reward_api_formats_like_training():
     assert r.shape == (2,) and torch.isfinite(r).all()
     with pytest.raises(ValueError, match="prompts"):
         module.reward(["a"], ["b", "c"])
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_micro_batches_keep_pairs_and_trim_padding(side):
+    from perl_lightning.modules.reward_model import micro_batches
+
+    chosen = [[1] * 3, [2] * 9, [3] * 5]
+    rejected = [[4] * 4, [5] * 2, [6] * 6]
+    batch = PreferenceBatch(*pad(chosen + rejected, 0, side))
+    parts = micro_batches(batch, 2)
+    assert [p.num_pairs for p in parts] == [2, 1]
+    # longest pairs first: pair 1 (9 tokens) and pair 2 (6), then pair 0 (4); each trimmed to its own width
+    assert [p.input_ids.shape[1] for p in parts] == [9, 4]
+    first = parts[0]
+    assert first.attention_mask.sum(-1).tolist() == [9, 5, 2, 6]
+    assert set(first.input_ids[0].tolist()) - {0} == {2} and set(first.input_ids[2].tolist()) - {0} == {5}
+    assert micro_batches(batch, None) == [batch]
+
+
+def test_micro_batched_step_equals_whole_batch_step(tmp_path, pairs_file):
+    dm = PreferenceDataModule(path=str(pairs_file), batch_size=6, max_length=64)
+    grads = []
+    for micro in (None, 2):
+        torch.manual_seed(0)  # the same LoRA initialisation for both
+        module = _module(micro_batch_pairs=micro, max_grad_norm=None)
+        dm.tokenizer = module.tokenizer
+        dm.setup("fit")
+        batch = dm.collate(dm.encoded["train"][:6])
+        module.zero_grad()
+        from perl_lightning.modules.reward_model import micro_batches
+
+        total = torch.zeros(())
+        for part in micro_batches(batch, micro):
+            chosen, rejected = module._score_pairs(part)
+            from perl_lightning.rl.losses import pairwise_reward_loss
+
+            loss = pairwise_reward_loss(chosen, rejected) * part.num_pairs / batch.num_pairs
+            loss.backward()
+            total += loss.detach()
+        grads.append((total, {n: p.grad.clone() for n, p in module.model.named_parameters() if p.requires_grad}))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=1e-5)
+    for name, grad in grads[0][1].items():
+        torch.testing.assert_close(grads[1][1][name], grad, atol=1e-5, rtol=1e-4)
