@@ -48,9 +48,17 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         def on_train_batch_end(self, *a) -> None:
             self.times.append(time.perf_counter() - self.start)
 
-    lora = LoRAConfig(r=8, alpha=16, dropout=0.05) if mode == "lora" else None
-    lr = args.lora_lr if mode == "lora" else args.full_lr
-    module = RewardModelModule(model=args.model, lora=lora, learning_rate=lr, save_dir=f"{args.out}/{mode}")
+    lora = LoRAConfig(r=8, alpha=16, dropout=0.05) if mode.startswith("lora") else None
+    lr = args.lora_lr if lora is not None else args.full_lr
+    plain = mode.endswith("plain")  # ablation: whole padded batch in one pass, no prefix sharing
+    module = RewardModelModule(
+        model=args.model,
+        lora=lora,
+        learning_rate=lr,
+        save_dir=f"{args.out}/{mode}",
+        micro_batch_pairs=None if plain else args.micro_batch_pairs,
+        share_prefix=not plain,
+    )
     data = args.data or str(HH)
     dm = PreferenceDataModule(
         path=data,
@@ -92,7 +100,14 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modes", nargs="+", default=["lora", "full"])
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["lora", "full"],
+        help="lora, full (both with micro-batching and prefix sharing); lora-plain, full-plain "
+        "(one padded pass per batch, no prefix sharing: the conventional way)",
+    )
+    parser.add_argument("--micro-batch-pairs", type=int, default=2)
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--data", default=None, help="preference data (default: the HH harmless slice)")
     parser.add_argument("--steps", type=int, default=20)
@@ -124,7 +139,7 @@ def main() -> None:
         f"\nreward model, {args.model}, {args.steps} steps x {args.batch_size} pairs (<= {args.max_length} tokens), "
         f"{args.threads} threads"
     )
-    print(f"{'mode':6} {'trainable':>12} {'acc':>6} {'s/step':>8} {'peak GiB':>9} {'tokens/pair':>12}")
+    print(f"{'mode':10} {'trainable':>12} {'acc':>6} {'s/step':>8} {'peak GiB':>9} {'tokens/pair':>12}")
     for r in results.values():
         print(
             f"{r['mode']:6} {r['trainable']:>12,} {r['accuracy']:>6.3f} {r['s_per_step']:>8.2f} "
@@ -135,6 +150,12 @@ def main() -> None:
         print(
             f"LoRA / full: time {lo['s_per_step'] / fu['s_per_step']:.2f}x, memory {lo['peak_gib'] / fu['peak_gib']:.2f}x, "
             f"accuracy {lo['accuracy']:.3f} vs {fu['accuracy']:.3f} on {lo['val_pairs']} held-out pairs"
+        )
+    if {"lora", "lora-plain"} <= results.keys():
+        lo, pl = results["lora"], results["lora-plain"]
+        print(
+            f"micro-batching + prefix sharing vs plain LoRA: time {lo['s_per_step'] / pl['s_per_step']:.2f}x, "
+            f"memory {lo['peak_gib'] / pl['peak_gib']:.2f}x"
         )
     if "lora" in results:
         lo = results["lora"]

@@ -42,7 +42,7 @@ class LoRAConfig:
 
     r: int = 8
     alpha: int = 16
-    dropout: float = 0.05
+    dropout: float = 0.0
     target_modules: list[str] | None = None
     modules_to_save: list[str] | None = None
     use_rslora: bool = False

@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.io import atomic_directory
 from perl_lightning.models.adapters import LoRAConfig, as_lora_config, count_parameters, to_peft_config
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, resolve_model_path
-from perl_lightning.models.heads import ValueHead, adapter_base_model, is_peft_dir, write_adapter_dir
+from perl_lightning.models.heads import ValueHead, is_peft_dir, write_adapter_dir
 from perl_lightning.modules.optim import Schedule, build_optimizer
 from perl_lightning.rl import rollout as R
 from perl_lightning.rl.advantages import RunningMeanStd, masked_mean, masked_var
@@ -32,6 +32,13 @@ from perl_lightning.rl.types import Experience, Rollout, SamplingConfig, Scores,
 
 #: RL learning rates: LoRA needs ~10-20x the full fine-tuning rate; RL wants less than reward modelling.
 RL_DEFAULT_LR = {"lora": 1e-4, "full": 5e-6}
+
+
+def _as_sampling(value: SamplingConfig | dict) -> SamplingConfig:
+    """A ``SamplingConfig`` from itself or from a plain mapping (YAML, a checkpoint's hparams)."""
+    return value if isinstance(value, SamplingConfig) else SamplingConfig(**dict(value))
+
+
 TABLE_COLUMNS = ["prompt", "before", "after", "reward_before", "reward_after"]
 
 
@@ -151,14 +158,15 @@ class PolicyModule(L.LightningModule):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.lora = as_lora_config(lora)
+        self.sampling = _as_sampling(sampling)
+        greedy = SamplingConfig(max_new_tokens=self.sampling.max_new_tokens, do_sample=False)
+        self.eval_sampling = _as_sampling(eval_sampling) if eval_sampling else greedy
+        self.save_hyperparameters(ignore=["lora", "sampling", "eval_sampling"])
+        for key, value in (("lora", self.lora), ("sampling", self.sampling), ("eval_sampling", eval_sampling)):
+            self.hparams[key] = asdict(value) if is_dataclass(value) else value  # plain types: weights_only loads
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only the trainable parameters
-        self.lora = as_lora_config(lora)
-        self.sampling = SamplingConfig(**sampling) if isinstance(sampling, dict) else sampling
-        self.eval_sampling = eval_sampling or SamplingConfig(
-            max_new_tokens=self.sampling.max_new_tokens, do_sample=False
-        )
         self.k = samples_per_prompt or (4 if algorithm == "rloo" else 1)
         self.update_epochs = update_epochs or (4 if algorithm == "ppo" else 1)
         self.uses_value = algorithm == "ppo" or (algorithm == "reinforce" and baseline == "value")
@@ -177,9 +185,16 @@ class PolicyModule(L.LightningModule):
         if self.uses_value and self.value_model is None:
             self.model.add_adapter("value", to_peft_config(self.lora, base, TaskType.CAUSAL_LM))
         self.value_head = ValueHead(base.config.hidden_size) if self.uses_value else None
-        self.reward_models = torch.nn.ModuleList(self._reward_model(p, i) for i, p in enumerate(self._reward_paths()))
+        paths = [reward_adapter] if isinstance(reward_adapter, str) else list(reward_adapter or [])
+        self.reward_models = R.build_reward_models(
+            paths, self.model, model, layout == "hydra", dtype, reward_max_length
+        )
         self.reward_fn = R.FunctionReward(reward_fn) if reward_fn else None
         self._trainable = self._collect_trainable()
+        self.eval()  # from_pretrained returns eval mode and Lightning keeps each submodule's mode: set them here
+        for trained in (self.model, self.value_model, self.value_head):
+            if trained is not None:
+                trained.train()
         self.end_ids = R.end_token_ids(self.tokenizer, base)
         self.kl_ctl = (
             AdaptiveKLController(kl_coef, kl_target, kl_horizon) if adaptive_kl else FixedKLController(kl_coef)
@@ -199,10 +214,6 @@ class PolicyModule(L.LightningModule):
             raise ValueError("rloo needs samples_per_prompt >= 2 (the leave-one-out baseline)")
         if not hp.reward_adapter and not hp.reward_fn:
             raise ValueError("no reward: set reward_adapter (a reward-model directory) and/or reward_fn")
-
-    def _reward_paths(self) -> list[str]:
-        paths = self.hparams.reward_adapter or []
-        return [paths] if isinstance(paths, str) else list(paths)
 
     def _wrap(self, base: torch.nn.Module, name: str, init_adapter: str | None = None) -> torch.nn.Module:
         """The policy / value model: the base with a named LoRA adapter (or an initial adapter), or fully trained."""
@@ -224,13 +235,6 @@ class PolicyModule(L.LightningModule):
         if self.hparams.init_policy_adapter:
             base = PeftModel.from_pretrained(base, self.hparams.init_policy_adapter).merge_and_unload()
         return base.requires_grad_(False).eval()
-
-    def _reward_model(self, path: str, index: int) -> torch.nn.Module:
-        hp = self.hparams
-        same_base = resolve_model_path(adapter_base_model(path)) == resolve_model_path(hp.model)
-        if hp.layout == "hydra" and same_base and is_peft_dir(path):
-            return R.AdapterReward(self.model, path, "reward" if index == 0 else f"reward_{index}")
-        return R.TextReward(path, hp.dtype, hp.reward_max_length)
 
     def _collect_trainable(self) -> list[torch.nn.Parameter]:
         """Policy and value adapters (or whole models without LoRA) and the value head; everything else frozen."""
@@ -304,34 +308,21 @@ class PolicyModule(L.LightningModule):
 
         return self._chunked(fn, rollout)[0]
 
-    @torch.no_grad()
     def score(self, rollout: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw rewards (N,) (ensemble-reduced, plus ``reward_fn``) and each reward model's scores (M, N)."""
-        members = []
-        for rm in self.reward_models:
-            if isinstance(rm, R.AdapterReward):
-
-                def fn(s: slice, rm: R.AdapterReward = rm) -> tuple[torch.Tensor]:
-                    return (rm(self.model, rollout.sequences[s], rollout.attention_mask[s], self._trainable),)
-
-                members.append(self._chunked(fn, rollout)[0])
-            else:
-                members.append(rm(rollout.prompts, rollout.responses).to(self.device))
-        n = rollout.sequences.shape[0]
-        members_t = torch.stack(members) if members else torch.zeros(1, n, device=self.device)  # (M, N)
-        raw = R.reduce_ensemble(members_t, self.hparams.ensemble_reduce, self.hparams.ensemble_std_coef)
-        if self.reward_fn is not None:
-            raw = raw + self.reward_fn(rollout.prompts, rollout.responses).to(raw.device)
-        return raw, members_t
+        hp = self.hparams
+        return R.score_rollout(rollout, self.reward_models, self.model, self.reward_fn, hp.ensemble_reduce,
+                               hp.ensemble_std_coef, self._trainable, hp.forward_batch_size)  # fmt: skip
 
     @contextmanager
     def _eval_mode(self) -> Iterator[None]:
-        was = self.training
+        modes = {m: m.training for m in self.modules()}  # frozen parts stay in eval mode afterwards
         self.eval()
         try:
             yield
         finally:
-            self.train(was)
+            for module, training in modes.items():
+                module.training = training
 
     # ---- the RL step ---------------------------------------------------------------------------------------------
     def training_step(self, batch: PromptBatch, batch_idx: int) -> None:

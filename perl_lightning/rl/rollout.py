@@ -23,7 +23,7 @@ from torch import nn
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from perl_lightning.data.formatting import encode_prompt, encode_response, end_token_id, pad, truncate_pair
-from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
+from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
 from perl_lightning.models.heads import (
     ScoreHead,
     adapter_base_model,
@@ -389,6 +389,55 @@ def reduce_ensemble(scores: torch.Tensor, how: EnsembleReduce = "mean", std_coef
         std = scores.std(0, unbiased=False) if scores.shape[0] > 1 else torch.zeros_like(scores[0])
         return scores.mean(0) - std_coef * std
     raise ValueError(f"unknown ensemble reduction '{how}'; use mean, min or mean_minus_std")
+
+
+def build_reward_models(
+    paths: Sequence[str], policy: nn.Module, policy_base: str, shared: bool, dtype: str = "auto", max_length: int = 512
+) -> nn.ModuleList:
+    """One reward source per directory: an :class:`AdapterReward` on the shared policy backbone when ``shared`` and
+    the directory is a peft adapter trained on ``policy_base``; a :class:`TextReward` on its own backbone otherwise."""
+    models = []
+    for i, path in enumerate(paths):
+        same_base = resolve_model_path(adapter_base_model(path)) == resolve_model_path(policy_base)
+        if shared and same_base and is_peft_dir(path) and isinstance(policy, PeftModel):
+            models.append(AdapterReward(policy, path, "reward" if i == 0 else f"reward_{i}"))
+        else:
+            models.append(TextReward(path, dtype, max_length))
+    return nn.ModuleList(models)
+
+
+@torch.no_grad()
+def score_rollout(
+    rollout: Rollout,
+    reward_models: Sequence[nn.Module],
+    policy: nn.Module,
+    reward_fn: FunctionReward | None = None,
+    reduce: EnsembleReduce = "mean",
+    std_coef: float = 1.0,
+    trainable: Sequence[nn.Parameter] = (),
+    chunk: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw rewards (N,): the reward models' scores (M, N) reduced over the ensemble, plus ``reward_fn`` if given.
+
+    Returns:
+        ``(raw, members)``; ``members`` is zeros (1, N) when only ``reward_fn`` scores.
+    """
+    n = rollout.sequences.shape[0]
+    device = rollout.sequences.device
+    members = []
+    for rm in reward_models:
+        if isinstance(rm, AdapterReward):
+            parts = [
+                rm(policy, rollout.sequences[s], rollout.attention_mask[s], trainable) for s in in_chunks(n, chunk)
+            ]
+            members.append(torch.cat(parts))
+        else:
+            members.append(rm(rollout.prompts, rollout.responses).to(device))
+    stacked = torch.stack(members) if members else torch.zeros(1, n, device=device)  # (M, N)
+    raw = reduce_ensemble(stacked, reduce, std_coef)  # (N,)
+    if reward_fn is not None:
+        raw = raw + reward_fn(rollout.prompts, rollout.responses).to(device)
+    return raw, stacked
 
 
 # ---- rewards and advantages ----------------------------------------------------------------------------------------
