@@ -446,7 +446,12 @@ class PolicyModule(L.LightningModule):
 
     # ---- evaluation ----------------------------------------------------------------------------------------------
     def validation_step(self, batch: PromptBatch, batch_idx: int) -> None:
-        """Held-out prompts: reward of the current policy vs the initial one (cached), win rate, KL, samples."""
+        """Held-out prompts: reward of the current policy vs the initial one (cached), win rate, KL, samples.
+
+        Logs ``val/reward``, ``val/reward_initial``, ``val/win_rate`` (ties count half), ``val/kl`` (summed
+        ``log pi - log pi_ref`` of the evaluation responses: a KL estimate when ``eval_sampling`` samples; with greedy
+        decoding only a drift indicator), ``val/response_length`` and ``val/no_eos_fraction``.
+        """
         seed = self.hparams.eval_seed + batch_idx
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):

@@ -207,6 +207,11 @@ def test_checkpoint_holds_only_trainable_parameters(trained, reward_dir):
     state = dict(restored.named_parameters())
     for name, p in module.named_parameters():
         assert torch.equal(state[name], p), name
+    # resume: loop, optimizer and controller state come back and training continues from the saved step
+    resumed = _policy(reward_dir, algorithm="ppo", update_epochs=2)
+    trainer = _trainer(trained.tmp / "resume", 4, resumed)
+    trainer.fit(resumed, _data(), ckpt_path=trained.ckpt)
+    assert trainer.global_step == 8 and len(resumed.history) == 1 and _finite(resumed.history)
 
 
 def test_evaluation_before_and_after(trained):
@@ -222,6 +227,26 @@ def test_evaluation_before_and_after(trained):
     assert tables, "the sample table goes to a CSV under the log dir without W&B"
     rows = list(csv.reader(tables[-1].open()))
     assert rows[0] == ["prompt", "before", "after", "reward_before", "reward_after"] and len(rows) > 1
+    after = trained.trainer.validate(module, trained.dm, verbose=False)[0]
+    assert after["val/reward_initial"] == pytest.approx(before["val/reward_initial"])  # same cached baseline
+    assert after["val/kl"] != 0.0 and 0.0 <= after["val/win_rate"] <= 1.0
+
+
+def test_reward_model_on_another_backbone(tmp_path, trained):
+    """A MiniLM reward adapter runs on its own backbone and scores the decoded text with its own tokenizer."""
+    rm = RewardModelModule("minilm-l6", lora=LoRAConfig(r=4, alpha=8, dropout=0.0))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in rm.model.parameters():
+            if p.requires_grad:
+                p.add_(0.1 * torch.randn_like(p))
+    path = rm.save_adapter(tmp_path / "minilm_reward")
+    module = _policy(None, algorithm="rloo", reward_adapter=str(path)).eval()
+    assert [type(r) for r in module.reward_models] == [TextReward]
+    assert set(module.model.peft_config) == {"policy"}
+    rollout = _fixed_rollout(module)
+    raw, _ = module.score(rollout)
+    torch.testing.assert_close(raw, rm.eval().reward(rollout.prompts, rollout.responses), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("config", TINY_CONFIGS, ids=lambda p: p.stem)
@@ -235,6 +260,7 @@ def test_tiny_config_learns_a_learnable_reward(config: Path, tmp_path):
             f"--trainer.default_root_dir={tmp_path}",
             f"--trainer.logger.init_args.save_dir={tmp_path}",
             "--trainer.enable_progress_bar=false",
+            "--trainer.limit_val_batches=0",  # evaluation has its own test
         ]
     )
     module, dm = cli.model.eval(), cli.datamodule
@@ -345,10 +371,11 @@ def test_init_policy_adapter_is_the_reference(trained, reward_dir, tmp_path):
             gradient_accumulation_steps=2,
             reward_clip=0.5,
             kl_estimator="clamped",
+            gradient_checkpointing=True,
             sampling=SamplingConfig(max_new_tokens=6, temperature=0.8, top_p=0.9, top_k=50, stop_strings=["."]),
         ),
     ],
-    ids=["rloo-ensemble-fn-js", "reinforce-mean-kl_in_loss-adaptive", "ppo-minibatch-accum-clip-stop"],
+    ids=["rloo-ensemble-fn-js", "reinforce-mean-kl_in_loss-adaptive", "ppo-minibatch-accum-clip-stop-ckpting"],
 )
 def test_algorithm_and_reward_options_run(reward_dir, tmp_path, options):
     paths = [reward_dir.path, reward_dir.path] if options["algorithm"] == "rloo" else reward_dir.path
