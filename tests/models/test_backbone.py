@@ -63,7 +63,7 @@ def test_lora_targets_attention_and_freezes_base(tiny_tokenizer):
     trainable_names = [n for n, p in peft_model.named_parameters() if p.requires_grad]
     assert trainable_names and all("lora_" in n or "score" in n for n in trainable_names)
     assert any("score" in n for n in trainable_names)
-    assert {n.split(".")[-3] for n in trainable_names if "lora_A" in n} == {"q_proj", "k_proj", "v_proj", "o_proj"}
+    assert {n.split(".")[-4] for n in trainable_names if "lora_A" in n} == {"q_proj", "k_proj", "v_proj", "o_proj"}
     trainable, total_after = count_parameters(peft_model)
     # 2 layers x (q: 64->64, k: 64->32, v: 64->32, o: 64->64) at r=4, A (in x r) + B (r x out), plus the 64-weight head
     lora = 2 * 4 * ((64 + 64) + (64 + 32) + (64 + 32) + (64 + 64))

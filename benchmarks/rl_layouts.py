@@ -1,0 +1,148 @@
+"""RL step cost: one shared backbone (Hydra layout) vs separate model copies, side by side in one run.
+
+The TRL peer's setting: RLOO, 4 prompts x 2 samples x 48 new tokens, SmolLM2-135M fp32, 2 threads. Each layout runs
+in its own subprocess (peak RSS is its own) with the same prompts, seed and lengths. Printed: seconds per RL step by
+phase (rollout = generation, scoring, reference, update), peak RSS, and the ratios hydra / separate and against the
+TRL 1.16 LoRA RLOO figures measured on this machine size (13.2 s/step, 2.7 GiB, generation 5.1 s).
+
+The reward model is a LoRA reward adapter on the same base (written first by a few RM steps, or given with
+--reward-adapter). In the separate layout it is loaded on its own copy of the base, as is the reference.
+
+    python benchmarks/rl_layouts.py --steps 4                  # ~5 min on 2 CPU cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+TRL_RLOO = {"s_per_step": 13.2, "peak_gib": 2.7, "rollout_s": 5.1}
+PHASES = ("rollout_s", "scoring_s", "reference_s", "update_s")
+
+
+def make_reward_adapter(args: argparse.Namespace) -> str:
+    import lightning as L
+
+    from perl_lightning.data.preference import PreferenceDataModule
+    from perl_lightning.models.adapters import LoRAConfig
+    from perl_lightning.modules.reward_model import RewardModelModule
+
+    path = Path(args.out) / "reward_adapter"
+    if (path / "adapter_model.safetensors").exists():
+        return str(path)
+    module = RewardModelModule(model=args.model, lora=LoRAConfig(r=8, alpha=16), save_dir=str(path))
+    L.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+    ).fit(module, PreferenceDataModule(batch_size=4))
+    return str(path)
+
+
+def run_layout(layout: str, args: argparse.Namespace) -> dict:
+    import lightning as L
+    import torch
+
+    from perl_lightning.data.prompts import PromptDataModule
+    from perl_lightning.models.adapters import LoRAConfig
+    from perl_lightning.modules.policy import PolicyModule
+    from perl_lightning.rl.types import SamplingConfig
+
+    torch.set_num_threads(args.threads)
+    L.seed_everything(0, verbose=False)
+    policy = PolicyModule(
+        model=args.model,
+        algorithm="rloo",
+        layout=layout,
+        lora=LoRAConfig(r=8, alpha=16),
+        reward_adapter=args.reward_adapter,
+        samples_per_prompt=2,
+        sampling=SamplingConfig(max_new_tokens=48, min_new_tokens=48, temperature=1.0),
+        learning_rate=1e-4,
+        num_eval_samples=0,
+    )
+    dm = PromptDataModule(batch_size=4, max_prompt_length=128, seed=0)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=args.steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(policy, dm)
+    steps = policy.history[1:] or policy.history  # the first step warms caches up
+    phases = {k: statistics.median(h[f"time/{k}"] for h in steps) for k in PHASES}
+    return {
+        "layout": layout,
+        "s_per_step": sum(phases.values()),
+        **phases,
+        "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "params": sum(p.numel() for p in policy.parameters()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--layouts", nargs="+", default=["hydra", "separate"])
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reward-adapter", default=None)
+    parser.add_argument("--out", default="runs/bench_rl")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print("RESULT " + json.dumps(run_layout(args.child, args)), flush=True)
+        return
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    if args.reward_adapter is None:
+        args.reward_adapter = make_reward_adapter(args)
+    results = {}
+    for layout in args.layouts:
+        cmd = [sys.executable, __file__, *sys.argv[1:], "--child", layout, "--reward-adapter", args.reward_adapter]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+        if out.returncode != 0 or not lines:
+            sys.exit(f"{layout} failed:\n{out.stderr[-3000:]}")
+        results[layout] = json.loads(lines[-1][7:])
+    print(
+        f"\nRLOO, {args.model}, 4 prompts x 2 samples x 48 new tokens, {args.threads} threads, "
+        f"median of {max(args.steps - 1, 1)} steps"
+    )
+    print(f"{'layout':9} {'params':>12} {'s/step':>7} " + " ".join(f"{p:>11}" for p in PHASES) + f" {'peak GiB':>9}")
+    for r in results.values():
+        print(
+            f"{r['layout']:9} {r['params']:>12,} {r['s_per_step']:>7.2f} "
+            + " ".join(f"{r[p]:>11.2f}" for p in PHASES)
+            + f" {r['peak_gib']:>9.2f}"
+        )
+    if {"hydra", "separate"} <= results.keys():
+        h, s = results["hydra"], results["separate"]
+        print(
+            f"hydra / separate: time {h['s_per_step'] / s['s_per_step']:.2f}x, "
+            f"memory {h['peak_gib'] / s['peak_gib']:.2f}x"
+        )
+    if "hydra" in results:
+        h = results["hydra"]
+        print(
+            f"hydra / TRL 1.16 LoRA RLOO (13.2 s/step, 2.7 GiB, generation 5.1 s): time "
+            f"{h['s_per_step'] / TRL_RLOO['s_per_step']:.2f}x, memory {h['peak_gib'] / TRL_RLOO['peak_gib']:.2f}x, "
+            f"generation {h['rollout_s'] / TRL_RLOO['rollout_s']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
