@@ -56,7 +56,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         lora=lora,
         learning_rate=lr,
         save_dir=f"{args.out}/{mode}",
-        micro_batch_pairs=None if plain else args.micro_batch_pairs,
+        micro_batch_tokens=None if plain else args.micro_batch_tokens,
         share_prefix=not plain,
     )
     data = args.data or str(HH)
@@ -107,7 +107,7 @@ def main() -> None:
         help="lora, full (both with micro-batching and prefix sharing); lora-plain, full-plain "
         "(one padded pass per batch, no prefix sharing: the conventional way)",
     )
-    parser.add_argument("--micro-batch-pairs", type=int, default=2)
+    parser.add_argument("--micro-batch-tokens", type=int, default=1024)
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--data", default=None, help="preference data (default: the HH harmless slice)")
     parser.add_argument("--steps", type=int, default=20)

@@ -25,24 +25,33 @@ from perl_lightning.rl.losses import pairwise_reward_loss
 META_FILE = "perl_lightning.json"
 
 
-def micro_batches(batch: PreferenceBatch, pairs: int | None) -> list[PreferenceBatch]:
-    """Split a batch into micro-batches of ``pairs`` whole pairs, grouped by length, padding trimmed per group.
+def micro_batches(batch: PreferenceBatch, max_tokens: int | None) -> list[PreferenceBatch]:
+    """Split a batch into micro-batches of whole pairs holding at most ``max_tokens`` padded tokens each.
 
-    Each pair's chosen and rejected rows stay together, so each micro-batch's loss is exact on its own. Works for
-    right- and left-padded batches (the side is read off the attention mask).
+    Pairs are sorted by length (longest first) and grouped greedily, each group trimmed to its own longest
+    sequence, so little compute goes to padding. A pair's chosen and rejected rows stay together, so each
+    micro-batch's loss is exact on its own; a pair longer than the budget forms a group alone. Works for right- and
+    left-padded batches (the side is read off the attention mask). ``None`` keeps the batch whole.
     """
     b = batch.num_pairs
-    if pairs is None or pairs >= b:
+    if max_tokens is None:
         return [batch]
     lengths = batch.attention_mask.sum(-1)  # (2B,)
     pair_len = torch.maximum(lengths[:b], lengths[b:])  # (B,)
-    order = torch.argsort(pair_len, descending=True, stable=True)
+    order = torch.argsort(pair_len, descending=True, stable=True).tolist()
+    groups: list[list[int]] = []
+    for i in order:  # longest first: a group's width is its first pair's length
+        if groups and 2 * (len(groups[-1]) + 1) * int(pair_len[groups[-1][0]]) <= max_tokens:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
     left = bool((batch.attention_mask[:, 0] == 0).any())
     out = []
-    for group in order.split(pairs):
-        rows = torch.cat([group, group + b])
-        width = int(pair_len[group].max())
+    for group in groups:
+        idx = torch.tensor(group, device=batch.input_ids.device)
+        width = int(pair_len[idx].max())
         cols = slice(batch.input_ids.shape[1] - width, None) if left else slice(0, width)
+        rows = torch.cat([idx, idx + b])
         out.append(PreferenceBatch(batch.input_ids[rows, cols], batch.attention_mask[rows, cols]))
     return out
 
@@ -69,10 +78,10 @@ class RewardModelModule(L.LightningModule):
         center_coef: reward-centering coefficient (keeps rewards near zero mean).
         dtype: ``auto`` (bf16 with CUDA, else fp32), ``fp32``, ``bf16``, ``fp16``.
         gradient_checkpointing: trade compute for activation memory.
-        micro_batch_pairs: pairs per forward/backward inside a training step. Pairs are sorted by length and each
-            micro-batch is trimmed to its own longest sequence, so little compute goes to padding, and only one
-            micro-batch's activations are alive at a time. ``None`` runs the whole batch at once. The optimizer
-            still steps once per batch on the exact mean loss.
+        micro_batch_tokens: most padded tokens per forward/backward inside a training step. Pairs are sorted by
+            length and grouped up to this budget, each group trimmed to its own longest sequence, so little compute
+            goes to padding and only one group's activations are alive at a time. ``None`` runs the whole batch at
+            once. The optimizer still steps once per batch on the exact mean loss.
         max_grad_norm: gradient-norm clipping per optimizer step (``None`` to disable).
         share_prefix: for causal models, run the prompt (the prefix shared by chosen and rejected) once and only the
             two continuations on top of its key/value cache; same rewards and gradients, ~35% fewer token passes
@@ -94,7 +103,7 @@ class RewardModelModule(L.LightningModule):
         center_coef: float = 0.0,
         dtype: str = "auto",
         gradient_checkpointing: bool = False,
-        micro_batch_pairs: int | None = 2,
+        micro_batch_tokens: int | None = 1024,
         max_grad_norm: float | None = 1.0,
         share_prefix: bool = True,
         save_dir: str | None = None,
@@ -174,7 +183,7 @@ class RewardModelModule(L.LightningModule):
         optimizer.zero_grad(set_to_none=True)
         total = batch.num_pairs
         loss_sum = torch.zeros((), device=self.device)
-        for micro in micro_batches(batch, hp.micro_batch_pairs):
+        for micro in micro_batches(batch, hp.micro_batch_tokens):
             chosen, rejected = self._score_pairs(micro)
             weight = micro.num_pairs / total  # the batch loss is the pair-weighted mean of micro-batch losses
             loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef) * weight

@@ -134,7 +134,7 @@ def test_micro_batches_keep_pairs_and_trim_padding(side):
     chosen = [[1] * 3, [2] * 9, [3] * 5]
     rejected = [[4] * 4, [5] * 2, [6] * 6]
     batch = PreferenceBatch(*pad(chosen + rejected, 0, side))
-    parts = micro_batches(batch, 2)
+    parts = micro_batches(batch, 36)  # 2 pairs x 2 rows x 9 tokens = 36 fit; adding pair 0 would need 54
     assert [p.num_pairs for p in parts] == [2, 1]
     # longest pairs first: pair 1 (9 tokens) and pair 2 (6), then pair 0 (4); each trimmed to its own width
     assert [p.input_ids.shape[1] for p in parts] == [9, 4]
@@ -142,14 +142,16 @@ def test_micro_batches_keep_pairs_and_trim_padding(side):
     assert first.attention_mask.sum(-1).tolist() == [9, 5, 2, 6]
     assert set(first.input_ids[0].tolist()) - {0} == {2} and set(first.input_ids[2].tolist()) - {0} == {5}
     assert micro_batches(batch, None) == [batch]
+    assert [p.num_pairs for p in micro_batches(batch, 1)] == [1, 1, 1]  # over budget: one pair per group
+    assert [p.num_pairs for p in micro_batches(batch, 1000)] == [3]
 
 
 def test_micro_batched_step_equals_whole_batch_step(tmp_path, pairs_file):
     dm = PreferenceDataModule(path=str(pairs_file), batch_size=6, max_length=64)
     grads = []
-    for micro in (None, 2):
+    for micro in (None, 100):
         torch.manual_seed(0)  # the same LoRA initialisation for both
-        module = _module(micro_batch_pairs=micro, max_grad_norm=None)
+        module = _module(micro_batch_tokens=micro, max_grad_norm=None)
         dm.tokenizer = module.tokenizer
         dm.setup("fit")
         batch = dm.collate(dm.encoded["train"][:6])
