@@ -5,11 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any, Literal, NamedTuple
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader
-from transformers import PreTrainedTokenizerBase
 
+from perl_lightning.data.base import TokenizerDataModule
 from perl_lightning.data.formatting import (
     encode_prompt,
     encode_response,
@@ -80,7 +79,7 @@ def parse_preference(
     return PreferenceExample(prompt, chosen, rejected)
 
 
-class PreferenceDataModule(L.LightningDataModule):
+class PreferenceDataModule(TokenizerDataModule):
     """Preference pairs for a Bradley-Terry reward model.
 
     Reads ``{prompt, chosen, rejected}`` rows, or full HH-RLHF style dialogues ``{chosen, rejected}`` where the
@@ -143,31 +142,9 @@ class PreferenceDataModule(L.LightningDataModule):
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
         self.save_hyperparameters()
         self.max_prompt_length = max_prompt_length or max_length // 2
-        self._tokenizer: PreTrainedTokenizerBase | None = None
         self.examples: dict[str, list[PreferenceExample]] = {}
         self.encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
         self.skipped: list[str] = []
-
-    @property
-    def tokenizer(self) -> PreTrainedTokenizerBase:
-        """The tokenizer: given by name, or the attached LightningModule's."""
-        if self._tokenizer is None:
-            if self.hparams.tokenizer is not None:
-                from perl_lightning.models.backbone import load_tokenizer
-
-                self._tokenizer = load_tokenizer(self.hparams.tokenizer)
-            elif self.trainer is not None and hasattr(self.trainer.lightning_module, "tokenizer"):
-                self._tokenizer = self.trainer.lightning_module.tokenizer
-            else:
-                raise RuntimeError(
-                    "PreferenceDataModule needs a tokenizer: pass tokenizer= or attach to a Trainer "
-                    "whose LightningModule has a .tokenizer"
-                )
-        return self._tokenizer
-
-    @tokenizer.setter
-    def tokenizer(self, value: PreTrainedTokenizerBase) -> None:
-        self._tokenizer = value
 
     def _read(self, split: str | None, bad: BadRowLog) -> list[PreferenceExample]:
         hp = self.hparams

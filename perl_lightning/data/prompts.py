@@ -5,11 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any, Literal, NamedTuple
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader
-from transformers import PreTrainedTokenizerBase
 
+from perl_lightning.data.base import TokenizerDataModule
 from perl_lightning.data.formatting import ASSISTANT_MARK, encode_prompt, is_dialogue, pad, split_shared_prefix
 from perl_lightning.data.sources import BadRowLog, BadRows, DataError, Row, load_rows, require_str, validated
 
@@ -75,7 +74,7 @@ def parse_prompt(
     return PromptExample(prompt)
 
 
-class PromptDataModule(L.LightningDataModule):
+class PromptDataModule(TokenizerDataModule):
     """Prompts for RL (PPO / REINFORCE / RLOO) rollouts and held-out prompts for evaluation.
 
     Reads the same sources and schemas as the preference data: rows with a ``prompt`` column, or HH-RLHF style
@@ -138,31 +137,9 @@ class PromptDataModule(L.LightningDataModule):
         if max_prompt_length < 1:
             raise ValueError(f"max_prompt_length must be >= 1, got {max_prompt_length}")
         self.save_hyperparameters()
-        self._tokenizer: PreTrainedTokenizerBase | None = None
         self.examples: dict[str, list[PromptExample]] = {}
         self.encoded: dict[str, list[tuple[list[int], str]]] = {}
         self.skipped: list[str] = []
-
-    @property
-    def tokenizer(self) -> PreTrainedTokenizerBase:
-        """The tokenizer: given by name, or the attached LightningModule's."""
-        if self._tokenizer is None:
-            if self.hparams.tokenizer is not None:
-                from perl_lightning.models.backbone import load_tokenizer
-
-                self._tokenizer = load_tokenizer(self.hparams.tokenizer)
-            elif self.trainer is not None and hasattr(self.trainer.lightning_module, "tokenizer"):
-                self._tokenizer = self.trainer.lightning_module.tokenizer
-            else:
-                raise RuntimeError(
-                    "PromptDataModule needs a tokenizer: pass tokenizer= or attach to a Trainer "
-                    "whose LightningModule has a .tokenizer"
-                )
-        return self._tokenizer
-
-    @tokenizer.setter
-    def tokenizer(self, value: PreTrainedTokenizerBase) -> None:
-        self._tokenizer = value
 
     def _read(self, split: str | None, bad: BadRowLog) -> list[PromptExample]:
         hp = self.hparams
