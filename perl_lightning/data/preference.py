@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any, Literal, NamedTuple
 
 import torch
 from torch.utils.data import DataLoader
 
-from perl_lightning.data.base import TokenizerDataModule
+from perl_lightning.data.base import TokenizerDataModule, seeded_split
 from perl_lightning.data.formatting import (
     encode_prompt,
     encode_response,
@@ -167,11 +166,7 @@ class PreferenceDataModule(TokenizerDataModule):
         if hp.val_split is not None:
             val = self._read(hp.val_split, bad)
         else:
-            order = list(range(len(train)))
-            random.Random(hp.seed).shuffle(order)
-            n_val = max(1, round(len(train) * hp.val_fraction)) if hp.val_fraction > 0 else 0
-            val = [train[i] for i in sorted(order[:n_val])]
-            train = [train[i] for i in sorted(order[n_val:])]
+            train, val = seeded_split(train, hp.val_fraction, hp.seed, str(hp.path), allow_empty_train=True)
         self.skipped = bad.skipped
         self.examples = {"train": train, "val": val}
         return self.examples

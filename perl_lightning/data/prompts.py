@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any, Literal, NamedTuple
 
 import torch
 from torch.utils.data import DataLoader
 
-from perl_lightning.data.base import TokenizerDataModule
+from perl_lightning.data.base import TokenizerDataModule, seeded_split
 from perl_lightning.data.formatting import ASSISTANT_MARK, encode_prompt, is_dialogue, pad, split_shared_prefix
 from perl_lightning.data.sources import BadRowLog, BadRows, DataError, Row, load_rows, require_str, validated
 
@@ -164,13 +163,7 @@ class PromptDataModule(TokenizerDataModule):
         if hp.val_split is not None:
             val = self._read(hp.val_split, bad)
         else:
-            order = list(range(len(train)))
-            random.Random(hp.seed).shuffle(order)
-            n_val = max(1, round(len(train) * hp.val_fraction)) if hp.val_fraction > 0 else 0
-            if n_val >= len(train):
-                raise DataError(f"{hp.path}: {len(train)} prompts are too few to hold out {n_val} for evaluation")
-            val = [train[i] for i in sorted(order[:n_val])]
-            train = [train[i] for i in sorted(order[n_val:])]
+            train, val = seeded_split(train, hp.val_fraction, hp.seed, what=str(hp.path))
         self.skipped = bad.skipped
         self.examples = {"train": train, "val": val[: hp.val_limit] if hp.val_limit else val}
         return self.examples
