@@ -18,11 +18,10 @@ from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
 from perl_lightning.io import atomic_directory
 from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
+from perl_lightning.models.heads import META_FILE
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
 from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
 from perl_lightning.rl.losses import pairwise_reward_loss
-
-META_FILE = "perl_lightning.json"
 
 
 def micro_batches(batch: PreferenceBatch, max_tokens: int | None) -> list[PreferenceBatch]:
