@@ -1,20 +1,69 @@
-"""Plumbing shared by the DataModules: where the tokenizer comes from."""
+"""Plumbing shared by the DataModules: where the tokenizer comes from, and a training order that resumes exactly."""
 
 from __future__ import annotations
 
+import math
 import random
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sized
+from typing import Any, TypeVar
 
 import lightning as L
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
 from transformers import PreTrainedTokenizerBase
 
 T = TypeVar("T")
 
 
+class ResumableSampler(DistributedSampler):
+    """Seeded shuffle per epoch, sharded over ranks, that can start part-way through an epoch.
+
+    The order of epoch ``e`` is a permutation drawn from ``seed + e`` (``DistributedSampler``'s rule), so it does not
+    depend on the global RNG or on how many epochs ran in this process; ``skip`` drops the first ``skip`` indices of
+    this rank's share once, for the first iteration after a resume. Being a ``DistributedSampler``, Lightning does not
+    replace it under DDP; without a process group it takes ``num_replicas`` and ``rank`` as given.
+
+    Args:
+        dataset: the (sized) training data.
+        num_replicas: number of ranks.
+        rank: this rank.
+        shuffle: shuffle each epoch.
+        seed: seed of the shuffle.
+        epoch: the epoch the first iteration belongs to (set again by Lightning via ``set_epoch``).
+        skip: indices of this rank's share to skip in the first iteration.
+    """
+
+    def __init__(
+        self,
+        dataset: Sized,
+        num_replicas: int = 1,
+        rank: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        epoch: int = 0,
+        skip: int = 0,
+    ) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)  # type: ignore[arg-type]
+        self.epoch = epoch
+        self.skip = skip
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(super().__iter__())
+        skip, self.skip = self.skip, 0
+        return iter(indices[skip:])
+
+
 class TokenizerDataModule(L.LightningDataModule):
-    """A DataModule whose tokenizer is named by ``hparams.tokenizer`` or taken from the attached LightningModule."""
+    """A DataModule whose tokenizer is named by ``hparams.tokenizer`` or taken from the attached LightningModule.
+
+    Its training loader resumes exactly: ``state_dict`` records the epoch and how many batches of it were trained
+    (read from the trainer's loop when a checkpoint is written); after ``load_state_dict`` the next training loader
+    starts at the following batch of the same seeded order, so a resumed run sees the batches an uninterrupted one
+    would.
+    """
 
     _tokenizer: PreTrainedTokenizerBase | None = None
+    _resume: dict[str, int] | None = None
 
     @property
     def tokenizer(self) -> PreTrainedTokenizerBase:
@@ -36,6 +85,53 @@ class TokenizerDataModule(L.LightningDataModule):
     @tokenizer.setter
     def tokenizer(self, value: PreTrainedTokenizerBase) -> None:
         self._tokenizer = value
+
+    # ---- exact resume --------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Where training stands in the data: ``{"epoch", "batches_done"}`` (batches of that epoch already trained)."""
+        trainer = self.trainer
+        if trainer is None:
+            return {}
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        return {"epoch": int(trainer.current_epoch), "batches_done": int(progress.processed)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Start the next training loader after the batches recorded by :meth:`state_dict`."""
+        if state_dict:
+            self._resume = {"epoch": int(state_dict["epoch"]), "batches_done": int(state_dict["batches_done"])}
+
+    def train_loader(
+        self, data: list[Any], batch_size: int, collate_fn: Callable, seed: int, num_workers: int
+    ) -> DataLoader:
+        """The training DataLoader: a :class:`ResumableSampler` over this rank's share, started where a resume says."""
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        epoch, skip = 0, 0
+        if self._resume is not None:
+            epoch, done = self._resume["epoch"], self._resume["batches_done"]
+            per_rank = math.ceil(len(data) / replicas)
+            if done >= math.ceil(per_rank / batch_size):  # the checkpoint closed its epoch: start the next one
+                epoch, done = epoch + 1, 0
+            skip = done * batch_size
+            self._resume = None
+        sampler = ResumableSampler(data, replicas, rank, shuffle=True, seed=seed, epoch=epoch, skip=skip)
+        return DataLoader(
+            data,
+            batch_size=batch_size,
+            sampler=sampler,
+            collate_fn=collate_fn,
+            num_workers=num_workers,
+            generator=own_generator(seed),
+        )
+
+
+def own_generator(seed: int) -> torch.Generator:
+    """A generator for a DataLoader: starting an iterator draws a worker seed from it, not from the global RNG.
+
+    Without one, every ``iter(loader)`` (each epoch, each validation, the sanity check) advances the global torch RNG
+    that sampling in RL uses, so a resumed run, which starts its iterators at other moments, would sample differently.
+    """
+    return torch.Generator().manual_seed(seed)
 
 
 def seeded_split(

@@ -7,7 +7,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch.utils.data import DataLoader
 
-from perl_lightning.data.base import TokenizerDataModule, seeded_split
+from perl_lightning.data.base import TokenizerDataModule, own_generator, seeded_split
 from perl_lightning.data.formatting import (
     encode_prompt,
     encode_response,
@@ -200,15 +200,13 @@ class PreferenceDataModule(TokenizerDataModule):
         """Pad (prompt + response) sequences: (B, T)."""
         return ResponseBatch(*pad(sequences, self.tokenizer.pad_token_id, self.hparams.padding_side))
 
-    def _loader(self, data: list[Any], shuffle: bool, batch_size: int, collate) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed)
+    def _loader(self, data: list[Any], batch_size: int, collate) -> DataLoader:
         return DataLoader(
             data,
             batch_size=batch_size,
-            shuffle=shuffle,
             collate_fn=collate,
-            generator=generator,
             num_workers=self.hparams.num_workers,
+            generator=own_generator(self.hparams.seed),
         )
 
     @property
@@ -216,10 +214,11 @@ class PreferenceDataModule(TokenizerDataModule):
         return self.hparams.eval_batch_size or 2 * self.hparams.batch_size
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.encoded["train"], True, self.hparams.batch_size, self.collate)
+        hp = self.hparams
+        return self.train_loader(self.encoded["train"], hp.batch_size, self.collate, hp.seed, hp.num_workers)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.encoded["val"], False, self._eval_batch_size, self.collate)
+        return self._loader(self.encoded["val"], self._eval_batch_size, self.collate)
 
     def test_dataloader(self) -> DataLoader:
         return self.val_dataloader()
@@ -238,4 +237,4 @@ class PreferenceDataModule(TokenizerDataModule):
             return p + r
 
         sequences = validated(rows, parse, bad, what=hp.predict_path)
-        return self._loader(sequences, False, self._eval_batch_size, self.collate_responses)
+        return self._loader(sequences, self._eval_batch_size, self.collate_responses)

@@ -7,7 +7,7 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch.utils.data import DataLoader
 
-from perl_lightning.data.base import TokenizerDataModule, seeded_split
+from perl_lightning.data.base import TokenizerDataModule, own_generator, seeded_split
 from perl_lightning.data.formatting import ASSISTANT_MARK, encode_prompt, is_dialogue, pad, split_shared_prefix
 from perl_lightning.data.sources import BadRowLog, BadRows, DataError, Row, load_rows, require_str, validated
 
@@ -185,22 +185,21 @@ class PromptDataModule(TokenizerDataModule):
         ids, mask = pad([ids for ids, _ in items], self.tokenizer.pad_token_id, side="left")
         return PromptBatch(ids, mask, [text for _, text in items])
 
-    def _loader(self, data: list[Any], shuffle: bool, batch_size: int) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed)
+    def _loader(self, data: list[Any], batch_size: int) -> DataLoader:
         return DataLoader(
             data,
             batch_size=batch_size,
-            shuffle=shuffle,
             collate_fn=self.collate,
-            generator=generator,
             num_workers=self.hparams.num_workers,
+            generator=own_generator(self.hparams.seed),
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.encoded["train"], True, self.hparams.batch_size)
+        hp = self.hparams
+        return self.train_loader(self.encoded["train"], hp.batch_size, self.collate, hp.seed, hp.num_workers)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.encoded["val"], False, self.hparams.eval_batch_size or self.hparams.batch_size)
+        return self._loader(self.encoded["val"], self.hparams.eval_batch_size or self.hparams.batch_size)
 
     def test_dataloader(self) -> DataLoader:
         return self.val_dataloader()
