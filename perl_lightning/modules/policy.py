@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import csv
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -18,12 +17,14 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 from peft import PeftModel, TaskType, get_peft_model
 
+from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.io import atomic_directory
 from perl_lightning.models.adapters import LoRAConfig, as_lora_config, count_parameters, to_peft_config
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, resolve_model_path
 from perl_lightning.models.heads import ValueHead, is_peft_dir, write_adapter_dir
 from perl_lightning.modules.optim import Schedule, build_optimizer
+from perl_lightning.profiling import PhaseMeter
 from perl_lightning.rl import rollout as R
 from perl_lightning.rl.advantages import RunningMeanStd, masked_mean, masked_var
 from perl_lightning.rl.kl import AdaptiveKLController, FixedKLController, kl_penalty
@@ -201,6 +202,7 @@ class PolicyModule(L.LightningModule):
         )
         self.reward_stats, self.baseline_stats = RunningMeanStd(), RunningMeanStd()
         self.history: list[dict[str, float]] = []  # per training step: the logged rl/ and time/ metrics
+        self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each phase of a training step
         self.samples: list[dict[str, Any]] = []  # the latest evaluation's sample table
         self._initial: dict[str, tuple[str, float]] = {}  # held-out prompt -> (initial policy's response, reward)
         self.saved_adapters: Path | None = None
@@ -220,6 +222,7 @@ class PolicyModule(L.LightningModule):
         if init_adapter is not None:
             if not is_peft_dir(init_adapter):
                 raise ValueError(f"init_policy_adapter {init_adapter}: not a peft adapter directory")
+            ckpt.check_adapter_base(init_adapter, self.hparams.model, base.config)
             model = PeftModel.from_pretrained(base, init_adapter, adapter_name=name, is_trainable=True)
             if self.hparams.layout == "hydra":
                 model.load_adapter(init_adapter, adapter_name="reference", is_trainable=False)
@@ -266,9 +269,8 @@ class PolicyModule(L.LightningModule):
 
     @contextmanager
     def _timed(self, phase: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        self._times[phase] = self._times.get(phase, 0.0) + time.perf_counter() - start
+        with self.meter.phase(phase):
+            yield
 
     # ---- rollout phases ------------------------------------------------------------------------------------------
     def generate(self, batch: PromptBatch, config: SamplingConfig, role: str = "policy", k: int = 1) -> Rollout:
@@ -326,10 +328,11 @@ class PolicyModule(L.LightningModule):
 
     # ---- the RL step ---------------------------------------------------------------------------------------------
     def training_step(self, batch: PromptBatch, batch_idx: int) -> None:
-        self._times, start = {}, time.perf_counter()
+        self.meter.reset()
         with self._eval_mode():
             with self._timed("rollout"):  # 1. y ~ pi(.|x); log pi_old(y|x); V(s_t)
                 rollout = self.generate(batch, self.sampling, k=self.k)
+                self.meter.add_tokens(rollout.attention_mask.sum())  # prompt + generated, no padding
                 old_logprobs, entropy = self.logprobs(rollout, "policy", with_entropy=True)
                 old_values = self.values(rollout)
             with self._timed("scoring"):  # 2. r(x, y); normalised, clipped, length and no-EOS penalties
@@ -343,8 +346,9 @@ class PolicyModule(L.LightningModule):
                          advantages, returns)  # fmt: skip
         with self._timed("update"):  # 6. update_epochs x num_minibatches clipped / policy-gradient steps
             stats = self.update(exp, rollout.prompt_length)
-        self.kl_ctl.update(float(rewards.kl_k1.mean()), n_steps=mask.shape[0])  # 7. adapt beta
-        self._log_step(rollout, scores, rewards, entropy, exp, stats, time.perf_counter() - start)
+        kl = self.trainer.strategy.reduce(rewards.kl_k1.mean(), reduce_op="mean")  # over all ranks: one beta for all
+        self.kl_ctl.update(float(kl), n_steps=mask.shape[0] * self.trainer.world_size)  # 7. adapt beta
+        self._log_step(rollout, scores, rewards, entropy, exp, stats)
 
     def shaped_scores(self, rollout: Rollout) -> Scores:
         """Raw rewards and shaped sequence scores (running normalisation, clipping, length / no-EOS penalties)."""
@@ -371,7 +375,7 @@ class PolicyModule(L.LightningModule):
                                         self.baseline_stats, hp.whiten_advantages)  # fmt: skip
 
     def _log_step(self, rollout: Rollout, scores: Scores, rewards: TokenRewards, entropy: torch.Tensor,
-                  exp: Experience, stats: dict[str, torch.Tensor], seconds: float) -> None:  # fmt: skip
+                  exp: Experience, stats: dict[str, torch.Tensor]) -> None:  # fmt: skip
         mask = exp.response_mask
         in_loss = self.kl_ctl.value * rewards.kl_k3 if self.hparams.kl_in == "loss" else 0.0
         seq_reward = rewards.rewards.sum(-1) - in_loss  # (N,) total reward of each response
@@ -380,13 +384,14 @@ class PolicyModule(L.LightningModule):
             "rl/score_mean": scores.raw.mean(), "rl/kl": rewards.kl_k1.mean(), "rl/kl_k3": rewards.kl_k3.mean(),
             "rl/kl_coef": self.kl_ctl.value, "rl/entropy": masked_mean(entropy, mask),
             "rl/response_length": rollout.lengths.float().mean(), "rl/no_eos_fraction": (~rollout.ended).float().mean(),
-            **stats, **{f"time/{p}_s": self._times.get(p, 0.0) for p in ("rollout", "scoring", "reference", "update")},
-            "time/tokens_per_s": float(mask.sum()) / max(seconds, 1e-9),
+            **stats, **self.meter.time_metrics(("rollout", "scoring", "reference", "update")),  # + time/tokens_per_s
         }  # fmt: skip
         if self.uses_value:  # the share of the returns' variance the value model explains
             residual = masked_var(exp.returns - exp.old_values, mask) / masked_var(exp.returns, mask).clamp_min(1e-8)
             metrics["rl/explained_variance"] = 1 - residual
-        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=mask.shape[0])
+        if scores.members.shape[0] > 1:  # reward-ensemble disagreement: grows when the policy exploits one member
+            metrics["rl/reward_ensemble_std"] = scores.members.std(0, unbiased=False).mean()
+        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=mask.shape[0], sync_dist=True)  # all ranks
         self.log_dict({"reward": metrics["rl/reward_mean"], "kl": metrics["rl/kl"]}, prog_bar=True, logger=False)
         self.history.append({k: float(v) for k, v in metrics.items()})
 
@@ -484,6 +489,7 @@ class PolicyModule(L.LightningModule):
             },
             batch_size=n,
             prog_bar=False,
+            sync_dist=True,  # under DDP: the mean over every rank's prompts
         )
         for i in range(min(n, self.hparams.num_eval_samples - len(self._rows))):
             p = batch.prompts[i]
@@ -494,12 +500,13 @@ class PolicyModule(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self.samples = [dict(zip(TABLE_COLUMNS, row, strict=True)) for row in self._rows]
+        log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
         if not self._rows or self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
         if isinstance(self.logger, WandbLogger):
             self.logger.log_table(key="val/samples", columns=TABLE_COLUMNS, data=self._rows, step=self.global_step)
             return
-        root = Path(self.trainer.log_dir or self.trainer.default_root_dir) / "samples"
+        root = Path(log_dir or self.trainer.default_root_dir) / "samples"
         root.mkdir(parents=True, exist_ok=True)
         with open(root / f"step_{self.global_step:06d}.csv", "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows([TABLE_COLUMNS, *self._rows])
@@ -520,28 +527,44 @@ class PolicyModule(L.LightningModule):
             f" ({100 * trainable / total:.2f}%), lr {self.learning_rate:g}, {len(self.reward_models)} reward model(s)"
         )
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Keep only trainable parameters (never a frozen base or reward), plus the controllers' state."""
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint of this module depends on: module, base model, adapter config, layout, reward models."""
+        hp = self.hparams
+        return {
+            "module": type(self).__name__,
+            **ckpt.base_identity(hp.model, self.model.config),
+            "lora": asdict(self.lora) if self.lora is not None else None,
+            "layout": hp.layout,
+            "value": self.uses_value,
+        }
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """The trainable entries of ``state_dict()``: policy / value adapters and the value head."""
         ids = {id(p) for p in self._trainable}
         keep = {name for name, p in self.named_parameters() if id(p) in ids}
-        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in keep}
-        checkpoint["perl_rl"] = {
+        return ckpt.trainable_only(self.state_dict(), keep)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep only trainable parameters (never a frozen base or reward), the controllers' state and the RNGs."""
+        checkpoint["state_dict"] = ckpt.trainable_only(checkpoint["state_dict"], set(self.trainable_state_dict()))
+        rl_state = {
             "kl_ctl": self.kl_ctl.state_dict(),
             "reward_stats": self.reward_stats.state_dict(),
             "baseline_stats": self.baseline_stats.state_dict(),
         }
+        ckpt.save_extras(checkpoint, self.identity(), {"rl": rl_state})
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint.get("perl_rl", {})
-        for key, target in (("kl_ctl", self.kl_ctl), ("reward_stats", self.reward_stats)):
-            if key in state:
-                target.load_state_dict(state[key])
-        if "baseline_stats" in state:
-            self.baseline_stats.load_state_dict(state["baseline_stats"])
+        """Refuse a checkpoint of another base, adapter config or layout; restore controllers and RNG states."""
+        state = ckpt.load_extras(checkpoint, self.identity(), self.trainable_state_dict())["rl"]
+        self.kl_ctl.load_state_dict(state["kl_ctl"])
+        self.reward_stats.load_state_dict(state["reward_stats"])
+        self.baseline_stats.load_state_dict(state["baseline_stats"])
 
     def on_train_end(self) -> None:
+        log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
         if self.trainer.is_global_zero:
-            root = self.hparams.save_dir or Path(self.trainer.log_dir or self.trainer.default_root_dir) / "rl_adapters"
+            root = self.hparams.save_dir or Path(log_dir or self.trainer.default_root_dir) / "rl_adapters"
             self.saved_adapters = self.save_adapters(root)
             rank_zero_info(f"policy / value adapters saved to {self.saved_adapters}")
 
@@ -552,8 +575,8 @@ class PolicyModule(L.LightningModule):
         ``PeftModel.from_pretrained(model, path / "policy")``. A fully fine-tuned policy is saved whole.
         """
         hp, path = self.hparams, Path(path)
-        meta = {"model": hp.model, "algorithm": hp.algorithm, "role": "causal-lm",
-                "lora": asdict(self.lora) if self.lora else None}  # fmt: skip
+        meta = {"model": hp.model, "base": ckpt.base_identity(hp.model, self.model.config), "algorithm": hp.algorithm,
+                "role": "causal-lm", "lora": asdict(self.lora) if self.lora else None}  # fmt: skip
         base = resolve_model_path(hp.model)
         with atomic_directory(path) as tmp:
             write_adapter_dir(

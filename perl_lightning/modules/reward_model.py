@@ -13,6 +13,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from peft import PeftModel, TaskType
 from torchmetrics import MeanMetric, MetricCollection
 
+from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
 from perl_lightning.io import atomic_directory
@@ -21,6 +22,7 @@ from perl_lightning.models.backbone import load_backbone, load_tokenizer, positi
 from perl_lightning.models.heads import META_FILE
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
 from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
+from perl_lightning.profiling import PhaseMeter
 from perl_lightning.rl.losses import pairwise_reward_loss
 
 
@@ -126,6 +128,7 @@ class RewardModelModule(L.LightningModule):
         self.strict_loading = False  # checkpoints hold only the trainable parameters
         self.metrics = torch.nn.ModuleDict({s: _pair_metrics() for s in ("train_", "val_", "test_")})
         self.saved_adapter: Path | None = None
+        self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
 
     # ---- scoring -------------------------------------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -179,20 +182,23 @@ class RewardModelModule(L.LightningModule):
         """One optimizer step on the mean Bradley-Terry loss of the batch, accumulated over micro-batches."""
         hp = self.hparams
         optimizer, scheduler = self.optimizers(), self.lr_schedulers()
-        optimizer.zero_grad(set_to_none=True)
-        total = batch.num_pairs
-        loss_sum = torch.zeros((), device=self.device)
-        for micro in micro_batches(batch, hp.micro_batch_tokens):
-            chosen, rejected = self._score_pairs(micro)
-            weight = micro.num_pairs / total  # the batch loss is the pair-weighted mean of micro-batch losses
-            loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef) * weight
-            self.manual_backward(loss)
-            loss_sum += loss.detach()
-            self._update_metrics(chosen, rejected, "train")
-        if hp.max_grad_norm is not None:
-            self.clip_gradients(optimizer, gradient_clip_val=hp.max_grad_norm, gradient_clip_algorithm="norm")
-        optimizer.step()
-        scheduler.step()
+        self.meter.reset()
+        self.meter.add_tokens(batch.attention_mask.sum())  # non-padding tokens of the batch
+        with self.meter.phase("step"):
+            optimizer.zero_grad(set_to_none=True)
+            total = batch.num_pairs
+            loss_sum = torch.zeros((), device=self.device)
+            for micro in micro_batches(batch, hp.micro_batch_tokens):
+                chosen, rejected = self._score_pairs(micro)
+                weight = micro.num_pairs / total  # the batch loss is the pair-weighted mean of micro-batch losses
+                loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef) * weight
+                self.manual_backward(loss)
+                loss_sum += loss.detach()
+                self._update_metrics(chosen, rejected, "train")
+            if hp.max_grad_norm is not None:
+                self.clip_gradients(optimizer, gradient_clip_val=hp.max_grad_norm, gradient_clip_algorithm="norm")
+            optimizer.step()
+            scheduler.step()
         self._log(loss_sum, "train", total)
         return loss_sum
 
@@ -238,18 +244,32 @@ class RewardModelModule(L.LightningModule):
             self.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
 
     # ---- checkpoints ---------------------------------------------------------------------------------------------
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Keep only trainable parameters in the Lightning checkpoint: never the frozen base."""
-        trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}
-        checkpoint["state_dict"] = {
-            k: v for k, v in checkpoint["state_dict"].items() if k in trainable or not k.startswith("model.")
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint or adapter of this module depends on: module, base model and adapter config."""
+        return {
+            "module": type(self).__name__,
+            **ckpt.base_identity(self.hparams.model, self.model.config),
+            "lora": asdict(self.lora) if self.lora is not None else None,
         }
 
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """The trainable entries of ``state_dict()`` (adapters and score head; everything when fully fine-tuned)."""
+        trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}
+        return ckpt.trainable_only(self.state_dict(), trainable)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep only trainable parameters (never the frozen base), plus the run's identity and RNG states."""
+        checkpoint["state_dict"] = ckpt.trainable_only(checkpoint["state_dict"], set(self.trainable_state_dict()))
+        ckpt.save_extras(checkpoint, self.identity())
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another base model, adapter config or module; restore the RNG states."""
+        ckpt.load_extras(checkpoint, self.identity(), self.trainable_state_dict())
+
     def on_train_end(self) -> None:
+        log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
         if self.trainer.is_global_zero:
-            root = self.hparams.save_dir or str(
-                Path(self.trainer.log_dir or self.trainer.default_root_dir) / "reward_adapter"
-            )
+            root = self.hparams.save_dir or str(Path(log_dir or self.trainer.default_root_dir) / "reward_adapter")
             self.saved_adapter = self.save_adapter(root)
             rank_zero_info(f"reward adapter saved to {self.saved_adapter}")
 
@@ -266,6 +286,7 @@ class RewardModelModule(L.LightningModule):
             meta = {
                 "stage": "reward_model",
                 "model": self.hparams.model,
+                "base": ckpt.base_identity(self.hparams.model, self.model.config),
                 "role": "sequence-classification",
                 "lora": asdict(self.lora) if self.lora is not None else None,
                 "pad_token_id": self.tokenizer.pad_token_id,

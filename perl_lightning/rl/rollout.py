@@ -22,6 +22,7 @@ from peft import LoraConfig, PeftModel, TaskType, set_peft_model_state_dict
 from torch import nn
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
+from perl_lightning.checkpointing import check_adapter_base
 from perl_lightning.data.formatting import encode_prompt, encode_response, end_token_id, pad, truncate_pair
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
 from perl_lightning.models.heads import (
@@ -287,6 +288,8 @@ class AdapterReward(nn.Module):
     def __init__(self, peft_model: PeftModel, path: str | Path, name: str) -> None:
         super().__init__()
         files = read_reward_adapter(path)
+        base = peft_model.get_base_model()
+        check_adapter_base(path, files.base_model, base.config)  # same name: the architecture must match too
         keep = {k: v for k, v in files.peft_config.items() if k in LoraConfig.__dataclass_fields__}
         keep.update(task_type=TaskType.CAUSAL_LM, modules_to_save=None, inference_mode=True)
         peft_model.add_adapter(name, LoraConfig(**keep))

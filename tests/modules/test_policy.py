@@ -198,11 +198,11 @@ def test_saved_policy_reloads_with_plain_peft(trained, tiny_base_dir):
 
 def test_checkpoint_holds_only_trainable_parameters(trained, reward_dir):
     module = trained.module
-    checkpoint = torch.load(trained.ckpt, map_location="cpu", weights_only=False)
+    checkpoint = torch.load(trained.ckpt, map_location="cpu", weights_only=True)
     keys = set(checkpoint["state_dict"])
     trainable = {n for n, p in module.named_parameters() if p.requires_grad}
     assert keys == trainable and all(".policy." in k or ".value." in k or "value_head" in k for k in keys)
-    assert "perl_rl" in checkpoint and checkpoint["perl_rl"]["kl_ctl"]["value"] == module.kl_ctl.value
+    assert checkpoint["perl_lightning"]["rl"]["kl_ctl"]["value"] == module.kl_ctl.value
     restored = PolicyModule.load_from_checkpoint(trained.ckpt)
     state = dict(restored.named_parameters())
     for name, p in module.named_parameters():

@@ -1,0 +1,200 @@
+"""Lightning checkpoints: trainable tensors only, exact resume (RM and RL), clear errors on a mismatched base/config."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from perl_lightning import checkpointing as ckpt
+from perl_lightning.data import PreferenceDataModule, PromptDataModule
+from perl_lightning.data.base import ResumableSampler
+from perl_lightning.models.adapters import LoRAConfig
+from perl_lightning.modules import PolicyModule, RewardModelModule
+from perl_lightning.rl.types import SamplingConfig
+
+
+class Recorder(L.Callback):
+    """Per training batch: the RM's returned loss, or the policy's logged RL statistics."""
+
+    def __init__(self) -> None:
+        self.values: list[list[float]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if isinstance(pl_module, PolicyModule):
+            row = pl_module.history[-1]
+            self.values.append([v for k, v in sorted(row.items()) if k.startswith("rl/")])
+        else:
+            self.values.append([float(outputs["loss"])])
+
+
+def _trainer(root: Path, steps: int, *callbacks: L.Callback) -> L.Trainer:
+    return L.Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        default_root_dir=root,
+        callbacks=list(callbacks),
+    )
+
+
+def _rm(**kwargs) -> RewardModelModule:
+    kwargs.setdefault("lora", LoRAConfig(r=4, alpha=8))
+    return RewardModelModule(model="tiny-llama", learning_rate=5e-3, micro_batch_tokens=None, **kwargs)
+
+
+def _rm_data(pairs_file: Path) -> PreferenceDataModule:
+    return PreferenceDataModule(path=str(pairs_file), batch_size=3, max_length=64, val_fraction=0.25, limit=12)
+
+
+def _policy(**kwargs) -> PolicyModule:
+    kwargs.setdefault("lora", LoRAConfig(r=4, alpha=8))
+    kwargs.setdefault("model", "tiny-llama")
+    return PolicyModule(
+        algorithm="rloo",
+        samples_per_prompt=2,
+        reward_fn="perl_lightning.rl.rollout:newline_reward",
+        sampling=SamplingConfig(max_new_tokens=5, temperature=0.7),
+        learning_rate=5e-3,
+        **kwargs,
+    )
+
+
+def _prompt_data() -> PromptDataModule:
+    return PromptDataModule(limit=10, val_limit=2, batch_size=3, max_prompt_length=32)
+
+
+class Crash(L.Callback):
+    """Write a checkpoint after step ``at`` (as ``ModelCheckpoint(every_n_train_steps)`` would), then crash."""
+
+    def __init__(self, at: int, path: Path) -> None:
+        self.at, self.path = at, path
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step == self.at:
+            trainer.save_checkpoint(self.path)
+            raise RuntimeError("simulated crash")
+
+
+def _run_with_resume(tmp_path: Path, make_module, make_data, total: int, stop: int) -> tuple[list, list, Path]:
+    """Losses of an uninterrupted run, and of one crashed after ``stop`` steps and resumed in a fresh process state."""
+    L.seed_everything(7)
+    straight = Recorder()
+    _trainer(tmp_path / "a", total, straight).fit(make_module(), make_data())
+
+    L.seed_everything(7)
+    first, path = Recorder(), tmp_path / "stop.ckpt"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _trainer(tmp_path / "b", total, first, Crash(stop, path)).fit(make_module(), make_data())
+
+    L.seed_everything(123)  # a different seed: everything that matters must come from the checkpoint
+    second = Recorder()
+    _trainer(tmp_path / "c", total, second).fit(make_module(), make_data(), ckpt_path=path)
+    return straight.values, first.values + second.values, path
+
+
+def test_reward_model_resume_is_exact(tmp_path, pairs_file):
+    # 9 training pairs in batches of 3: 3 batches an epoch; stopping after 4 steps resumes mid-epoch 2
+    straight, resumed, path = _run_with_resume(tmp_path, _rm, lambda: _rm_data(pairs_file), total=7, stop=4)
+    assert len(straight) == len(resumed) == 7
+    assert resumed == straight, "the resumed run must reproduce the uninterrupted run's losses exactly"
+    assert len(set(map(tuple, straight))) > 3  # the losses do change from step to step
+
+
+def test_policy_resume_is_exact(tmp_path):
+    # sampling draws from the global RNG: the checkpoint must carry it, and the prompt order must resume mid-epoch
+    straight, resumed, path = _run_with_resume(tmp_path, _policy, _prompt_data, total=5, stop=2)
+    assert len(straight) == len(resumed) == 5
+    assert resumed == straight, "the resumed RL run must reproduce the uninterrupted run's statistics exactly"
+
+
+def test_checkpoint_holds_trainable_tensors_identity_and_rng_and_loads_weights_only(tmp_path, pairs_file):
+    module = _rm()
+    trainer = _trainer(tmp_path, 1)
+    trainer.fit(module, _rm_data(pairs_file))
+    path = tmp_path / "rm.ckpt"
+    trainer.save_checkpoint(path)
+    checkpoint = torch.load(path, weights_only=True)  # no arbitrary pickle
+    assert set(checkpoint["state_dict"]) == set(module.trainable_state_dict())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    assert sum(v.numel() for v in checkpoint["state_dict"].values()) == trainable
+    assert trainable < sum(p.numel() for p in module.parameters()) / 20
+    extras = checkpoint["perl_lightning"]
+    assert extras["identity"]["model"] == "tiny-llama" and extras["identity"]["lora"]["r"] == 4
+    assert len(extras["rng"]) == 1 and torch.equal(extras["rng"][0]["torch"], torch.get_rng_state())
+    assert checkpoint["optimizer_states"] and checkpoint["loops"]
+    assert checkpoint["PreferenceDataModule"]["batches_done"] == 1  # where the data order resumes
+
+
+def test_mismatched_adapter_config_or_base_is_refused_by_name(tmp_path, pairs_file, tiny_base_dir):
+    trainer = _trainer(tmp_path, 1)
+    trainer.fit(_rm(), _rm_data(pairs_file))
+    path = tmp_path / "rm.ckpt"
+    trainer.save_checkpoint(path)
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"lora: checkpoint has .*'r': 4.*this run has .*'r': 8"):
+        _trainer(tmp_path, 2).fit(_rm(lora=LoRAConfig(r=8, alpha=16)), _rm_data(pairs_file), ckpt_path=path)
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"model: checkpoint has 'tiny-llama', this run has '.*tiny"):
+        other = RewardModelModule(model=str(tiny_base_dir), lora=LoRAConfig(r=4, alpha=8))
+        _trainer(tmp_path, 2).fit(other, _rm_data(pairs_file), ckpt_path=path)
+    with pytest.raises(ckpt.CheckpointMismatchError, match="module: checkpoint has 'RewardModelModule'"):
+        _trainer(tmp_path, 2).fit(_policy(), _prompt_data(), ckpt_path=path)
+
+
+def test_check_tensors_names_missing_unexpected_and_shape():
+    expected = {"a": torch.zeros(2, 3), "b": torch.zeros(4)}
+    ckpt.check_tensors({"a": torch.zeros(2, 3), "b": torch.zeros(4)}, expected, "x")
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"missing: b; unexpected: c"):
+        ckpt.check_tensors({"a": torch.zeros(2, 3), "c": torch.zeros(1)}, expected, "x")
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"shape mismatch: a: checkpoint \(3, 2\) vs model \(2, 3\)"):
+        ckpt.check_tensors({"a": torch.zeros(3, 2), "b": torch.zeros(4)}, expected, "x")
+    with pytest.raises(ckpt.CheckpointMismatchError, match="not written by this package"):
+        ckpt.check_identity(None, {"model": "m"}, "x")
+
+
+def test_rng_state_round_trips_all_generators():
+    state = ckpt.rng_state()
+    draws = (torch.rand(3), np.random.rand(3), random.random())
+    ckpt.set_rng_state(state)
+    again = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(draws[0], again[0]) and np.array_equal(draws[1], again[1]) and draws[2] == again[2]
+
+
+def test_resumable_sampler_shards_reshuffles_per_epoch_and_skips_once():
+    data = list(range(10))
+    rank0 = ResumableSampler(data, num_replicas=2, rank=0, seed=3)
+    rank1 = ResumableSampler(data, num_replicas=2, rank=1, seed=3)
+    first0, first1 = list(rank0), list(rank1)
+    assert sorted(first0 + first1) == data  # disjoint shards covering the data (10 divides evenly)
+    rank0.set_epoch(1)
+    assert list(rank0) != first0  # a new order each epoch, from seed + epoch alone
+    resumed = ResumableSampler(data, num_replicas=2, rank=0, seed=3, epoch=1, skip=2)
+    rank0.set_epoch(1)
+    assert list(resumed) == list(rank0)[2:]
+    assert list(resumed) == list(rank0)  # the skip applies to the first iteration only
+
+
+def test_adapter_on_another_base_is_refused_by_name(tmp_path, pairs_file, tiny_base_dir):
+    module = _rm()
+    adapter = module.save_adapter(tmp_path / "rm")
+    meta = json.loads((adapter / "perl_lightning.json").read_text())
+    assert meta["base"]["hidden_size"] == module.model.config.hidden_size
+    ckpt.check_adapter_base(adapter, "tiny-llama", module.model.config)  # its own base: fine
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"model: adapter was trained on 'tiny-llama'"):
+        ckpt.check_adapter_base(adapter, str(tiny_base_dir), module.model.config)
+    wider = copy.deepcopy(module.model.config)
+    wider.hidden_size *= 2
+    with pytest.raises(ckpt.CheckpointMismatchError, match=r"hidden_size: adapter has \d+, this base has \d+"):
+        ckpt.check_adapter_base(adapter, "tiny-llama", wider)
+    with pytest.raises(ckpt.CheckpointMismatchError, match="model: adapter was trained on 'tiny-llama'"):
+        _policy(init_policy_adapter=str(adapter), model=str(tiny_base_dir))
