@@ -1,0 +1,1 @@
+"""Callbacks: adapter checkpoints, weight averaging, memory and speed logging, fault handling."""
