@@ -5,6 +5,8 @@ Examples::
     perl fit --config conf/rm_tiny.yaml
     perl fit --config conf/rm_smollm2_lora.yaml --config conf/logger/wandb.yaml
     perl pipeline            # the main job: reward model on the embedded model and built-in data
+    perl export --adapter runs/rm_tiny/version_0/reward_adapter --out exported/rm   # merged model for serving
+    perl warm --adapters rm_seed0 rm_seed1 rm_seed2 --out rm_warm   # WARM: weight-averaged reward adapter
 """
 
 from __future__ import annotations
@@ -14,7 +16,22 @@ import sys
 from collections.abc import Callable
 
 import lightning as L
-from lightning.pytorch.cli import LightningCLI
+import yaml
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+
+
+class LoggerSaveConfigCallback(SaveConfigCallback):
+    """Lightning's ``config.yaml`` in the log directory, plus the full run config sent to every logger as ``config``.
+
+    The modules' hyperparameters reach the loggers anyway, but not the trainer, data, seed and callback settings, nor
+    init arguments a module keeps out of ``save_hyperparameters`` (``lora``, ``sampling``); with this the W&B run
+    config holds the whole command (``config.model.init_args.lora.r``, ``config.trainer.max_steps``, ...).
+    """
+
+    def save_config(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        config = yaml.safe_load(self.parser.dump(self.config, skip_none=False))
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"config": config})
 
 
 class PerlCLI(LightningCLI):
@@ -26,6 +43,7 @@ class PerlCLI(LightningCLI):
             L.LightningDataModule,
             subclass_mode_model=True,
             subclass_mode_data=True,
+            save_config_callback=LoggerSaveConfigCallback,
             save_config_kwargs={"overwrite": True},
             args=args,
             run=run,
@@ -38,7 +56,19 @@ def _pipeline(argv: list[str]) -> int:
     return pipeline_main(argv)
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"pipeline": _pipeline}
+def _export(argv: list[str]) -> int:
+    from perl_lightning.export import main as export_main
+
+    return export_main(argv)
+
+
+def _warm(argv: list[str]) -> int:
+    from perl_lightning.averaging import main as warm_main
+
+    return warm_main(argv)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"pipeline": _pipeline, "export": _export, "warm": _warm}
 
 
 def main(argv: list[str] | None = None) -> int:
