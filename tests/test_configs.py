@@ -78,3 +78,18 @@ def test_help_documents_arguments(capsys):
         PerlCLI(args=["--model.help", "perl_lightning.modules.RewardModelModule"], run=False)
     out = capsys.readouterr().out
     assert "--model.center_coef" in out and "reward-centering" in out and "full fine-tuning" in out
+
+
+@pytest.mark.parametrize("piece", sorted(CONF.glob("strategy/*.yaml")) + [CONF / "precision" / "bf16.yaml"], ids=str)
+@pytest.mark.parametrize("job", ["rm_tiny.yaml", "rl_tiny_ppo.yaml"])
+def test_scaling_pieces_only_add_to_the_job(piece: Path, job: str):
+    """A strategy / precision file changes the strategy (and accelerator or precision), never the job's other keys."""
+    alone = parse("--config", str(CONF / job)).trainer
+    merged = parse("--config", str(CONF / job), "--config", str(piece)).trainer
+    changed = {k for k in vars(alone) if alone[k] != merged[k]}
+    assert changed <= {"strategy", "accelerator", "precision"}, changed
+    assert merged.max_steps == alone.max_steps and merged.logger == alone.logger
+    if piece.parent.name == "strategy":
+        assert merged.strategy.class_path.startswith("lightning.pytorch.strategies.")
+    else:
+        assert merged.precision == "bf16-mixed"
