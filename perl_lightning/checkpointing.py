@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +156,23 @@ def check_adapter_base(path: str | Path, model_name: str, config: Any) -> None:
             diffs.append(f"{key}: adapter has {value!r}, this base has {current.get(key)!r}")
     if diffs:
         raise CheckpointMismatchError(f"adapter {path} does not fit this base model:\n  " + "\n  ".join(diffs))
+
+
+@contextmanager
+def full_parameters(trainer: Any) -> Iterator[None]:
+    """Every parameter whole on every rank for the duration (a collective: all ranks must enter).
+
+    Under Lightning's ``FSDPStrategy`` the parameters are flat shards outside forward; writing adapters needs them
+    gathered (``FullyShardedDataParallel.summon_full_params``, no write-back). Other strategies hold whole
+    parameters already (DDP, DeepSpeed ZeRO-1/2); DeepSpeed ZeRO-3 is not handled here: use its ``.ckpt``.
+    """
+    from lightning.pytorch.strategies import FSDPStrategy
+
+    strategy = getattr(trainer, "strategy", None)
+    if isinstance(strategy, FSDPStrategy) and strategy.model is not None:
+        from torch.distributed.fsdp import FullyShardedDataParallel
+
+        with FullyShardedDataParallel.summon_full_params(strategy.model, writeback=False):
+            yield
+    else:
+        yield

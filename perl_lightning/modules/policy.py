@@ -563,10 +563,11 @@ class PolicyModule(L.LightningModule):
 
     def on_train_end(self) -> None:
         log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
-        if self.trainer.is_global_zero:
-            root = self.hparams.save_dir or Path(log_dir or self.trainer.default_root_dir) / "rl_adapters"
-            self.saved_adapters = self.save_adapters(root)
-            rank_zero_info(f"policy / value adapters saved to {self.saved_adapters}")
+        with ckpt.full_parameters(self.trainer):  # under FSDP every rank gathers; rank zero writes
+            if self.trainer.is_global_zero:
+                root = self.hparams.save_dir or Path(log_dir or self.trainer.default_root_dir) / "rl_adapters"
+                self.saved_adapters = self.save_adapters(root)
+                rank_zero_info(f"policy / value adapters saved to {self.saved_adapters}")
 
     def save_adapters(self, path: str | Path) -> Path:
         """Write ``policy/`` (and ``value/`` with ``value_head.safetensors``) adapter directories, atomically.

@@ -268,10 +268,11 @@ class RewardModelModule(L.LightningModule):
 
     def on_train_end(self) -> None:
         log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
-        if self.trainer.is_global_zero:
-            root = self.hparams.save_dir or str(Path(log_dir or self.trainer.default_root_dir) / "reward_adapter")
-            self.saved_adapter = self.save_adapter(root)
-            rank_zero_info(f"reward adapter saved to {self.saved_adapter}")
+        with ckpt.full_parameters(self.trainer):  # under FSDP every rank gathers; rank zero writes
+            if self.trainer.is_global_zero:
+                root = self.hparams.save_dir or str(Path(log_dir or self.trainer.default_root_dir) / "reward_adapter")
+                self.saved_adapter = self.save_adapter(root)
+                rank_zero_info(f"reward adapter saved to {self.saved_adapter}")
 
     def save_adapter(self, path: str | Path) -> Path:
         """Write a PEFT adapter directory (LoRA + score head, safetensors) with the tokenizer, atomically.

@@ -84,6 +84,7 @@ def test_fsdp_adapters_switch_under_the_wrapper(tmp_path):
         sampling=SamplingConfig(max_new_tokens=6),
         dtype="fp32",
         learning_rate=5e-2,
+        save_dir=str(tmp_path / "adapters"),
     )
     probe = _ReferenceProbe()
     trainer = L.Trainer(
@@ -103,3 +104,8 @@ def test_fsdp_adapters_switch_under_the_wrapper(tmp_path):
     mask = probe.mask.bool()
     torch.testing.assert_close(probe.reference[mask], probe.bare[mask], atol=1e-4, rtol=1e-4)
     assert trainer.global_step == 3
+    from safetensors.torch import load_file
+
+    saved = load_file(tmp_path / "adapters" / "policy" / "adapter_model.safetensors")  # gathered, not shards
+    lora = {k: t for k, t in saved.items() if "lora_" in k}
+    assert lora and all(t.dim() == 2 and min(t.shape) == 4 and max(t.shape) >= 32 for t in lora.values())
