@@ -7,7 +7,7 @@ import math
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,10 +118,10 @@ class AdapterCheckpoint(Callback):
 
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, kind: str, score: float | None = None) -> Path:
         assert self.dirpath is not None
-        target = self.dirpath / kind / f"step-{trainer.global_step:07d}" if kind in ("last", "best") else None
-        target = target or self.dirpath / kind
+        periodic = kind in ("last", "best")
+        target = self.dirpath / kind / f"step-{trainer.global_step:07d}" if periodic else self.dirpath / kind
         save = getattr(pl_module, "save_adapters", None) or pl_module.save_adapter
-        with atomic_directory(target) as tmp, self._averaged(trainer, pl_module, kind):
+        with atomic_directory(target) as tmp, self._averaged(trainer, pl_module):
             save(tmp / "adapter")
             (tmp / RUN_CONFIG).write_text(json.dumps(self._run_config(trainer, pl_module, score), indent=2))
         return target
@@ -133,16 +133,12 @@ class AdapterCheckpoint(Callback):
         return [c for c in trainer.callbacks if isinstance(c, AdapterEMA) and c.average is not None]
 
     @contextmanager
-    def _averaged(self, trainer: L.Trainer, pl_module: L.LightningModule, kind: str) -> Iterator[None]:
-        """Swap an ``AdapterEMA``'s average in for the write, unless the EMA already moved it into the module."""
-        swap = [c for c in self._emas(trainer) if c.average.average is not None and c._training_weights is None]
-        for ema in swap:
-            ema._swap_models(pl_module)
-        try:
+    def _averaged(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Iterator[None]:
+        """With ``AdapterEMA`` callbacks, their averaged weights in the module for the write."""
+        with ExitStack() as stack:
+            for ema in self._emas(trainer):
+                stack.enter_context(ema.average_in(pl_module))
             yield
-        finally:
-            for ema in swap:
-                ema._swap_models(pl_module)
 
     def _write_index(self) -> None:
         assert self.dirpath is not None

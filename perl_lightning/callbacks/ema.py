@@ -9,6 +9,8 @@ average of a few MiB of adapter weights. ``AdapterEMA`` keeps Lightning's hooks 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -157,6 +159,22 @@ class AdapterEMA(WeightAveraging):
                 current = p.detach().clone()
                 p.copy_(a)
                 a.copy_(current)
+
+    @contextmanager
+    def average_in(self, pl_module: L.LightningModule) -> Iterator[None]:
+        """The averaged weights in the module for the duration, unless it holds them already (after fit ended).
+
+        For writers outside validation (e.g. ``AdapterCheckpoint``), so what they save is the average.
+        """
+        swap = self._average_model is not None and self._average_model.average is not None
+        swap = swap and self._training_weights is None
+        if swap:
+            self._swap_models(pl_module)
+        try:
+            yield
+        finally:
+            if swap:
+                self._swap_models(pl_module)
 
     def _copy_average_to_current(self, pl_module: L.LightningModule) -> None:
         """At the end of fit: the module takes the averaged weights; the training weights are kept for checkpoints."""
