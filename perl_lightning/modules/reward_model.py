@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -17,7 +17,7 @@ from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
 from perl_lightning.io import atomic_directory
-from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters
+from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters, head_names
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
 from perl_lightning.models.heads import META_FILE
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
@@ -57,6 +57,21 @@ def micro_batches(batch: PreferenceBatch, max_tokens: int | None) -> list[Prefer
     return out
 
 
+def zero_score_head(model: torch.nn.Module) -> None:
+    """Zero the output projection of a sequence-classification model's head (``score`` or BERT's ``classifier``)."""
+    names = head_names(model)
+    if not names:
+        raise ValueError(f"{type(model).__name__} has no score head to initialise")
+    head = getattr(model, names[0])
+    last = head if isinstance(head, torch.nn.Linear) else getattr(head, "out_proj", None)
+    if not isinstance(last, torch.nn.Linear):
+        raise ValueError(f"cannot find the output projection of {type(model).__name__}.{names[0]}")
+    with torch.no_grad():
+        last.weight.zero_()
+        if last.bias is not None:
+            last.bias.zero_()
+
+
 def _pair_metrics() -> MetricCollection:
     return MetricCollection({name: MeanMetric() for name in ("accuracy", "margin", "chosen_reward", "rejected_reward")})
 
@@ -84,6 +99,11 @@ class RewardModelModule(L.LightningModule):
             goes to padding and only one group's activations are alive at a time. ``None`` runs the whole batch at
             once. The optimizer still steps once per batch on the exact mean loss.
         max_grad_norm: gradient-norm clipping per optimizer step (``None`` to disable).
+        head_init: ``zero`` starts the score head at zero, so every reward starts at 0 and the loss at log 2, and the
+            first steps learn a direction instead of unlearning a random one (on HH-RLHF harmless, 30 LoRA steps:
+            held-out accuracy 0.593 vs 0.547 with ``normal``, the model's own random init; see
+            ``tests/modules/test_reward_model_hh.py``). LoRA's B matrices start at zero too, so the adapters get
+            their first gradient at the second step.
         share_prefix: for causal models, run the prompt (the prefix shared by chosen and rejected) once and only the
             two continuations on top of its key/value cache; same rewards and gradients, ~35% fewer token passes
             on HH-RLHF (``perl_lightning.models.prefix_sharing``).
@@ -106,6 +126,7 @@ class RewardModelModule(L.LightningModule):
         gradient_checkpointing: bool = False,
         micro_batch_tokens: int | None = 1024,
         max_grad_norm: float | None = 1.0,
+        head_init: Literal["zero", "normal"] = "zero",
         share_prefix: bool = True,
         save_dir: str | None = None,
         trust_remote_code: bool = False,
@@ -120,6 +141,10 @@ class RewardModelModule(L.LightningModule):
         )
         if gradient_checkpointing:
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if head_init == "zero":
+            zero_score_head(backbone)
+        elif head_init != "normal":
+            raise ValueError(f"head_init must be 'zero' or 'normal', not {head_init!r}")
         self.model = apply_lora(backbone, self.lora, TaskType.SEQ_CLS)
         self.model.train()  # from_pretrained returns eval mode; Lightning keeps each submodule's mode
         self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]

@@ -173,7 +173,8 @@ def test_policy_saves_the_averaged_policy_adapter(tmp_path):
     from perl_lightning.modules.policy import PolicyModule
     from perl_lightning.rl.types import SamplingConfig
 
-    reward = RewardModelModule("tiny-llama", lora=LoRAConfig(r=4, alpha=8)).save_adapter(tmp_path / "rm")
+    rm = RewardModelModule("tiny-llama", lora=LoRAConfig(r=4, alpha=8), head_init="normal")  # random, not constant
+    reward = rm.save_adapter(tmp_path / "rm")
     module = PolicyModule(model="tiny-llama", algorithm="rloo", samples_per_prompt=2, lora=LoRAConfig(r=4, alpha=8),
                           reward_adapter=str(reward), learning_rate=5e-3, sampling=SamplingConfig(max_new_tokens=4),
                           save_dir=str(tmp_path / "rl"))  # fmt: skip

@@ -34,7 +34,7 @@ def _trainer(tmp_path, steps: int = 4) -> L.Trainer:
 
 
 def test_reward_read_at_last_real_token_for_both_paddings():
-    module = _module().eval()
+    module = _module(head_init="normal").eval()  # a random head: distinct sequences get distinct rewards
     sequences = [[11, 12, 13, 14, 15, 16], [21, 22, 23], [31, 32, 33, 34]]
     alone = torch.cat([module(torch.tensor([s]), torch.ones(1, len(s), dtype=torch.long)) for s in sequences])
     right = module(*pad(sequences, module.tokenizer.pad_token_id, "right"))
@@ -117,6 +117,17 @@ def test_predict_returns_rewards(tmp_path, pairs_file):
     assert module.predict_step(batch, 0)["reward"].shape == (2,)
     pair = PreferenceBatch(*pad([[1, 2], [3, 4], [5, 6], [7, 8]], module.tokenizer.pad_token_id))
     assert set(module.predict_step(pair, 0)) == {"chosen", "rejected"}
+
+
+@pytest.mark.parametrize("model", ["tiny-llama", "minilm-l6"])
+def test_zero_head_init_starts_every_reward_at_zero(model):
+    module = _module(model=model).eval()
+    r = module.reward(["How are you?", "Hi"], ["Fine, thanks.", "Hello!"])
+    assert torch.equal(r, torch.zeros(2))
+    normal = _module(model=model, head_init="normal").eval()
+    assert not torch.equal(normal.reward(["How are you?"], ["Fine, thanks."]), torch.zeros(1))
+    with pytest.raises(ValueError, match="head_init"):
+        _module(head_init="xavier")
 
 
 def test_reward_api_formats_like_training():
