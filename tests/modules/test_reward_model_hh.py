@@ -72,9 +72,9 @@ def test_short_lora_run_beats_chance_on_held_out_hh_pairs():
         limit_val_batches=0,
         num_sanity_val_steps=0,
     ).fit(module, dm)
-    accuracy = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False).validate(
-        module, dm, verbose=False
-    )[0]["val/accuracy"]
+    evaluator = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    accuracy = evaluator.validate(module, dm, verbose=False)[0]["val/accuracy"]
+    print(f"held-out accuracy {accuracy:.3f} on {n} pairs")
 
     assert accuracy > 0.5 + 2 * math.sqrt(0.25 / n), f"held-out accuracy {accuracy:.3f} on {n} pairs"
     assert all(v.equal(module.state_dict()[k]) for k, v in frozen.items()), "the frozen base changed"
