@@ -48,7 +48,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         def on_train_batch_end(self, *a) -> None:
             self.times.append(time.perf_counter() - self.start)
 
-    lora = LoRAConfig(r=8, alpha=16, dropout=0.05) if mode.startswith("lora") else None
+    lora = LoRAConfig(r=8, alpha=16) if mode.startswith("lora") else None
     lr = args.lora_lr if lora is not None else args.full_lr
     plain = mode.endswith("plain")  # ablation: whole padded batch in one pass, no prefix sharing
     module = RewardModelModule(
@@ -57,7 +57,9 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         learning_rate=lr,
         save_dir=f"{args.out}/{mode}",
         micro_batch_tokens=None if plain else args.micro_batch_tokens,
-        share_prefix=not plain,
+        share_prefix=not (plain or args.no_share_prefix),
+        schedule=args.schedule,
+        warmup_ratio=args.warmup_ratio,
     )
     data = args.data or str(HH)
     dm = PreferenceDataModule(
@@ -67,6 +69,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         val_fraction=args.val_pairs / args.pairs,
         batch_size=args.batch_size,
         max_length=args.max_length,
+        max_prompt_length=args.max_prompt_length,
         seed=0,
     )
     timer = StepTimer()
@@ -115,6 +118,12 @@ def main() -> None:
     parser.add_argument("--val-pairs", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--max-prompt-length", type=int, default=None, help="default: max-length // 2")
+    parser.add_argument(
+        "--no-share-prefix", action="store_true", help="lora / full without prefix sharing (slower on CPU <= 64 tokens)"
+    )
+    parser.add_argument("--schedule", default="cosine", choices=["cosine", "linear", "constant"])
+    parser.add_argument("--warmup-ratio", type=float, default=0.1)
     parser.add_argument("--lora-lr", type=float, default=5e-4)
     parser.add_argument("--full-lr", type=float, default=1e-5)
     parser.add_argument("--threads", type=int, default=2)
