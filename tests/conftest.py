@@ -20,6 +20,14 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 HH_HARMLESS = SHARED_DATA / "hh-rlhf" / "harmless-base-test.jsonl.gz"
 
 
+@pytest.fixture(autouse=True)
+def _working_directory_outside_the_repo(tmp_path_factory, monkeypatch) -> None:
+    """Each test runs in a fresh directory of its own, so whatever lands in the working directory (Lightning's
+    ``default_root_dir``, adapter dirs, sample tables) never lands in the repository. Not ``tmp_path`` itself:
+    tests that list their ``tmp_path`` see only what they wrote."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
     """SmolLM2's real tokenizer (pad = <|endoftext|>), shared by the tiny models."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -71,7 +72,10 @@ def _fit(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
             "--trainer.limit_val_batches=0", "--trainer.num_sanity_val_steps=0", "--trainer.enable_progress_bar=false",
             "--trainer.callbacks+=perl_test_callbacks.StepLog",
             f"--trainer.callbacks.init_args.path={workdir / 'steps.jsonl'}", *extra]  # fmt: skip
-    return subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+    # SIGINT back to its default before exec: a shell without job control starts background jobs with SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt (seen when CI itself was started with `&`).
+    return subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
 
 
 def _log(workdir: Path) -> list[dict]:

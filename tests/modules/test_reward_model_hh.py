@@ -33,7 +33,7 @@ STEPS, BATCH, HELD_OUT, POOL = 30, 8, 300, 780  # POOL: pairs read; the seeded s
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HH_HARMLESS.exists(), reason=f"{HH_HARMLESS} not present")
-def test_short_lora_run_beats_chance_on_held_out_hh_pairs():
+def test_short_lora_run_beats_chance_on_held_out_hh_pairs(tmp_path):
     L.seed_everything(0, verbose=False)
     module = RewardModelModule(
         model="smollm2-135m-instruct",
@@ -42,6 +42,7 @@ def test_short_lora_run_beats_chance_on_held_out_hh_pairs():
         schedule="constant",
         warmup_ratio=0.0,
         share_prefix=False,
+        save_dir=str(tmp_path / "reward_adapter"),  # not the working directory
     )
     dm = PreferenceDataModule(
         path=str(HH_HARMLESS),
