@@ -6,7 +6,7 @@ then the held-out pairs of a fixed seeded split. "Clearly" means more than two b
 (0.558 for 300 pairs). Before training every reward is 0, so the held-out accuracy starts at exactly 0.5 (ties
 count half): the test checks the head is zero before it trains.
 
-Budget: about 3.5 minutes on 2 CPU cores, so sequences are cut to 64 tokens (the prompt keeps its last 24): HH
+Budget: about 4 minutes on 2 CPU cores, so sequences are cut to 64 tokens (the prompt keeps its last 24): HH
 harmless dialogues are decided mostly by the final reply. At this length running the shared prompt once
 (``share_prefix``) costs more than it saves on CPU (measured: 188 s vs 136 s of training), so it is off here.
 Measured 2026-11-21: 0.593 (default seed) and 0.600 (another LoRA init, prefix sharing on); with the model's
