@@ -166,8 +166,9 @@ def main() -> None:
             f"({lo['val_pairs']} pairs)"
         )
     if {"lora", "lora-plain"} <= results.keys():
-        print(f"micro-batched + prefix-shared LoRA / plain LoRA: {ratio(results['lora'], results['lora-plain'])}")
-    if "lora" in results:
+        ours = "micro-batched" + ("" if args.no_share_prefix else " + prefix-shared")
+        print(f"{ours} LoRA / plain LoRA: {ratio(results['lora'], results['lora-plain'])}")
+    if "lora" in results and args.max_length == 256 and args.batch_size == 8:  # the setting TRL was measured at
         print(
             f"LoRA / TRL 1.16 LoRA RM (11.9 s/step, 4.7 GiB, 2 threads, this machine size): "
             f"{ratio(results['lora'], TRL_LORA_RM)}"

@@ -12,7 +12,6 @@ from perl_lightning.data.formatting import encode_prompt, encode_response
 from perl_lightning.data.preference import PreferenceExample, ResponseBatch
 from perl_lightning.data.sources import DataError
 
-HH_HARMLESS = Path(__file__).parents[2].parent / "shared/data/hh-rlhf/harmless-base-test.jsonl.gz"
 ASSISTANT_HEADER = "<|im_start|>assistant\n"
 
 
@@ -354,15 +353,14 @@ def test_predict_path_bad_row(tmp_path, tok):
 # --- real data ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not HH_HARMLESS.exists(), reason=f"{HH_HARMLESS} not present")
-def test_hh_harmless_base_slice(tok, header):
-    dm = PreferenceDataModule(path=str(HH_HARMLESS), tokenizer="tiny-llama", bad_rows="skip", limit=200)
+def test_hh_harmless_base_slice(tok, header, hh_harmless):
+    dm = PreferenceDataModule(path=str(hh_harmless), tokenizer="tiny-llama", bad_rows="skip", limit=200)
     dm.setup("fit")
     examples = dm.examples["train"] + dm.examples["val"]
     assert len(examples) == 200
     assert len(dm.encoded["train"]) + len(dm.encoded["val"]) == 200
     assert len(dm.examples["val"]) == 20
-    assert all(str(HH_HARMLESS) in s for s in dm.skipped)
+    assert all(str(hh_harmless) in s for s in dm.skipped)
     for example in examples:
         assert example.prompt.strip() and example.prompt.endswith("\n\nAssistant:")
         assert example.chosen.strip() and example.rejected.strip() and example.chosen != example.rejected

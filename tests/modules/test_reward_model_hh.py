@@ -17,7 +17,6 @@ L-BFGS) reaches 0.63: that is roughly what the frozen features hold at this leng
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import lightning as L
 import pytest
@@ -26,15 +25,11 @@ from perl_lightning.data.preference import PreferenceDataModule
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules.reward_model import RewardModelModule
 
-HH_HARMLESS = Path(__file__).resolve().parents[3] / "shared" / "data" / "hh-rlhf" / "harmless-base-test.jsonl.gz"
-
 STEPS, BATCH, HELD_OUT, POOL = 30, 8, 300, 780  # POOL: pairs read; the seeded split holds out HELD_OUT of them
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HH_HARMLESS.exists(), reason=f"{HH_HARMLESS} not present")
-def test_short_lora_run_beats_chance_on_held_out_hh_pairs(tmp_path):
-    L.seed_everything(0, verbose=False)
+def test_short_lora_run_beats_chance_on_held_out_hh_pairs(tmp_path, hh_harmless):  # seeded 0 by conftest
     module = RewardModelModule(
         model="smollm2-135m-instruct",
         lora=LoRAConfig(r=8, alpha=16),
@@ -45,7 +40,7 @@ def test_short_lora_run_beats_chance_on_held_out_hh_pairs(tmp_path):
         save_dir=str(tmp_path / "reward_adapter"),  # not the working directory
     )
     dm = PreferenceDataModule(
-        path=str(HH_HARMLESS),
+        path=str(hh_harmless),
         bad_rows="skip",  # the slice has 4 pairs with an empty chosen reply
         limit=POOL,
         val_fraction=HELD_OUT / POOL,
