@@ -4,7 +4,11 @@ All functions are pure tensor math (torch only). Token-level tensors have shape 
 of sequences and ``T`` the number of response tokens; ``mask`` marks valid response tokens with 1 and padding with 0.
 Masks may be bool, integer or float tensors; they are converted to the dtype of the data.
 
-Every function tolerates an all-zero mask and returns zeros instead of NaN in that case.
+Every function tolerates an all-zero mask and returns zeros instead of NaN in that case, and ignores whatever the
+data holds at masked positions (even ``inf``/``nan``), in the value and in the gradient.
+
+Group functions (GRPO / RLOO / REINFORCE++-baseline) take sequence-level scores ``(N,)`` where the ``k`` samples of
+each of the ``G = N / k`` prompts are contiguous.
 """
 
 from __future__ import annotations
@@ -22,8 +26,14 @@ __all__ = [
     "masked_whiten",
     "gae",
     "rloo_advantages",
+    "GROUP_ADVANTAGE_SCALES",
+    "group_advantages",
+    "group_mean_baseline",
+    "zero_std_groups",
     "RunningMeanStd",
 ]
+
+GROUP_ADVANTAGE_SCALES: tuple[str, ...] = ("group", "batch", "none")
 
 
 def _as_weights(x: Tensor, mask: Tensor) -> Tensor:
@@ -44,7 +54,9 @@ def masked_sum(x: Tensor, mask: Tensor, dim: int | None = None) -> Tensor:
         The masked sum, a scalar if ``dim`` is None, else ``x`` reduced along ``dim``.
     """
     w = _as_weights(x, mask)
-    xw = torch.where(w != 0, x * w, torch.zeros((), dtype=w.dtype, device=x.device))
+    # Select before multiplying: nan * 0 = nan, and the gradient of an unselected nan / inf would be nan too.
+    xs = torch.where(w != 0, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    xw = xs * w
     return xw.sum() if dim is None else xw.sum(dim=dim)
 
 
@@ -76,11 +88,13 @@ def masked_var(x: Tensor, mask: Tensor, unbiased: bool = True) -> Tensor:
         unbiased: Apply Bessel's correction ``n / (n - 1)``. With ``n <= 1`` the correction is skipped.
 
     Returns:
-        Scalar variance; 0 for an all-zero mask.
+        Scalar variance; 0 for an all-zero mask. Values at masked positions (even ``inf``/``nan``) are ignored, also in
+        the gradient.
     """
     w = _as_weights(x, mask)
-    mean = masked_mean(x, w)
-    var = masked_mean((x - mean) ** 2, w)
+    xs = torch.where(w != 0, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    mean = masked_mean(xs, w)
+    var = masked_mean((xs - mean) ** 2, w)
     if unbiased:
         n = w.sum()
         factor = torch.where(n > 1, n / torch.where(n > 1, n - 1, torch.ones_like(n)), torch.ones_like(n))
@@ -99,16 +113,21 @@ def masked_whiten(x: Tensor, mask: Tensor, shift_mean: bool = True, eps: float =
         eps: Added to the variance before the square root.
 
     Returns:
-        Whitened tensor of the same shape as ``x``. Masked positions are set to 0 (they carry no information and are
-        ignored by every masked loss). An all-zero mask returns all zeros.
+        Whitened tensor of the same shape and dtype as ``x``. Masked positions are set to 0 (they carry no information
+        and are ignored by every masked loss). An all-zero mask returns all zeros. float16 / bfloat16 inputs are
+        whitened in float32 (``eps`` would underflow in float16, and a zero variance would give inf / NaN) and cast
+        back.
     """
-    w = _as_weights(x, mask)
-    mean = masked_mean(x, w)
-    var = masked_var(x, w, unbiased=True)
-    whitened = (x - mean) * torch.rsqrt(var + eps)
+    orig_dtype = x.dtype
+    xf = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    w = _as_weights(xf, mask)
+    xf = torch.where(w != 0, xf, torch.zeros((), dtype=xf.dtype, device=xf.device))
+    mean = masked_mean(xf, w)
+    var = masked_var(xf, w, unbiased=True)
+    whitened = (xf - mean) * torch.rsqrt(var + eps)
     if not shift_mean:
         whitened = whitened + mean
-    return torch.where(w != 0, whitened, torch.zeros_like(whitened))
+    return torch.where(w != 0, whitened, torch.zeros_like(whitened)).to(orig_dtype)
 
 
 def gae(
@@ -193,6 +212,118 @@ def rloo_advantages(scores: Tensor, k: int) -> Tensor:
     grouped = scores.reshape(-1, k)  # (B, k)
     baseline = (grouped.sum(dim=1, keepdim=True) - grouped) / (k - 1)  # (B, k)
     return (grouped - baseline).reshape(-1)  # (B * k,)
+
+
+def _check_groups(scores: Tensor, k: int, name: str) -> None:
+    """Validate ``scores`` ``(G * k,)`` for a per-prompt group function; raise ValueError otherwise."""
+    if k < 1:
+        raise ValueError(f"{name} needs k >= 1 samples per prompt, got k={k}")
+    if scores.dim() != 1:
+        raise ValueError(f"{name} expects 1-D scores of shape (G * k,), got shape {tuple(scores.shape)}")
+    if scores.shape[0] % k != 0:
+        raise ValueError(
+            f"{name}: number of scores ({scores.shape[0]}) is not divisible by k={k}; the k samples of each prompt "
+            "must be contiguous"
+        )
+
+
+def _float_scores(scores: Tensor) -> Tensor:
+    """Scores as a float tensor for statistics: half precision upcast to float32, integers to the default dtype."""
+    if scores.dtype in (torch.float16, torch.bfloat16):
+        return scores.float()
+    if not scores.is_floating_point():
+        return scores.to(torch.get_default_dtype())
+    return scores
+
+
+def _unbiased_std(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Unbiased (Bessel-corrected) standard deviation that is 0, not NaN, for a single element."""
+    n = x.numel() if dim is None else x.shape[dim]
+    if n < 2:
+        return torch.zeros_like(x.sum() if dim is None else x.sum(dim=dim, keepdim=keepdim))
+    return x.std() if dim is None else x.std(dim=dim, keepdim=keepdim)
+
+
+def group_advantages(scores: Tensor, k: int, scale: str = "group", eps: float = 1e-6) -> Tensor:
+    """GRPO group-relative advantages (Shao et al. 2024), with the Dr. GRPO variant (Liu et al. 2025).
+
+    Each prompt has ``k`` sampled completions stored contiguously: rows ``g*k .. g*k+k-1`` form group ``g``. With
+    ``mean_g`` and ``std_g`` the mean and unbiased standard deviation of the group's ``k`` scores (as TRL and verl)::
+
+        scale="group": A_j = (s_j - mean_g) / (std_g + eps)
+        scale="batch": A_j = (s_j - mean_g) / (std(all N scores) + eps)
+        scale="none":  A_j =  s_j - mean_g                               (Dr. GRPO: no std normalisation)
+
+    The standard deviation of a single element is taken as 0, so ``k == 1`` gives all-zero advantages.
+
+    Args:
+        scores: Sequence-level scores ``(N,)`` with ``N = G * k``.
+        k: Number of samples per prompt (``>= 1``).
+        scale: One of :data:`GROUP_ADVANTAGE_SCALES`.
+        eps: Added to the standard deviation before dividing.
+
+    Returns:
+        Advantages ``(N,)`` in the order of ``scores``, same dtype as ``scores`` if it is floating point (half
+        precision is computed in float32 and cast back).
+
+    Raises:
+        ValueError: If ``k < 1``, ``scores`` is not 1-D, ``N`` is not a multiple of ``k``, or ``scale`` is unknown.
+    """
+    if scale not in GROUP_ADVANTAGE_SCALES:
+        raise ValueError(f"Unknown group advantage scale {scale!r}; expected one of {GROUP_ADVANTAGE_SCALES}")
+    _check_groups(scores, k, "group_advantages")
+    x = _float_scores(scores)  # (N,)
+    grouped = x.reshape(-1, k)  # (G, k)
+    centered = grouped - grouped.mean(dim=1, keepdim=True)  # (G, k)
+    if scale == "group":
+        centered = centered / (_unbiased_std(grouped, dim=1, keepdim=True) + eps)  # (G, k)
+    elif scale == "batch":
+        centered = centered / (_unbiased_std(x) + eps)  # (G, k)
+    out = centered.reshape(-1)  # (N,)
+    return out.to(scores.dtype) if scores.is_floating_point() else out
+
+
+def group_mean_baseline(scores: Tensor, k: int) -> Tensor:
+    """Mean score of each prompt's ``k`` samples, repeated for each sample (the REINFORCE++-baseline baseline).
+
+    Args:
+        scores: Sequence-level scores ``(N,)`` with ``N = G * k``, the ``k`` samples of each prompt contiguous.
+        k: Number of samples per prompt (``>= 1``).
+
+    Returns:
+        Baseline ``(N,)``: entry ``j`` of group ``g`` is ``mean_g``.
+
+    Raises:
+        ValueError: If ``k < 1``, ``scores`` is not 1-D, or ``N`` is not a multiple of ``k``.
+    """
+    _check_groups(scores, k, "group_mean_baseline")
+    x = _float_scores(scores)  # (N,)
+    means = x.reshape(-1, k).mean(dim=1, keepdim=True)  # (G, 1)
+    out = means.expand(-1, k).reshape(-1)  # (N,)
+    return out.to(scores.dtype) if scores.is_floating_point() else out
+
+
+def zero_std_groups(scores: Tensor, k: int, atol: float = 0.0) -> Tensor:
+    """Which prompt groups carry no learning signal because all their ``k`` scores are equal.
+
+    Such groups have zero group-relative advantage; their count gives ``rl/zero_std_fraction`` and they are the groups
+    that DAPO dynamic sampling drops or resamples.
+
+    Args:
+        scores: Sequence-level scores ``(N,)`` with ``N = G * k``, the ``k`` samples of each prompt contiguous.
+        k: Number of samples per prompt (``>= 1``).
+        atol: Groups whose ``max - min <= atol`` count as equal.
+
+    Returns:
+        Bool tensor ``(G,)``, True for groups whose scores are all equal (within ``atol``). Always True for ``k == 1``.
+
+    Raises:
+        ValueError: If ``k < 1``, ``scores`` is not 1-D, or ``N`` is not a multiple of ``k``.
+    """
+    _check_groups(scores, k, "zero_std_groups")
+    grouped = scores.reshape(-1, k)  # (G, k)
+    spread = grouped.amax(dim=1) - grouped.amin(dim=1)  # (G,)
+    return spread <= atol  # (G,)
 
 
 class RunningMeanStd:

@@ -18,6 +18,7 @@ from torch import Tensor
 __all__ = [
     "KL_ESTIMATORS",
     "kl_penalty",
+    "masked_kl",
     "jensen_shannon_penalty",
     "jensen_shannon_sampled",
     "AdaptiveKLController",
@@ -72,6 +73,35 @@ def kl_penalty(logprobs: Tensor, ref_logprobs: Tensor, estimator: str = "k1") ->
     if estimator == "jensen_shannon":
         return jensen_shannon_sampled(logprobs, ref_logprobs)  # (B, T)
     raise ValueError(f"Unknown KL estimator {estimator!r}; valid names are {KL_ESTIMATORS}")
+
+
+def masked_kl(logprobs: Tensor, ref_logprobs: Tensor, mask: Tensor, estimator: str = "k1") -> Tensor:
+    """Per-token :func:`kl_penalty` that is safe to use in a loss when masked positions hold ``-inf`` / ``nan``.
+
+    The *inputs* are selected with ``torch.where(mask, x, 0)`` before the estimator's non-linearities (``exp``,
+    ``softplus``, squares), and the output is zeroed at masked positions. Hence the penalty and its gradients are
+    finite, and the gradient at masked positions is exactly 0 (multiplying the output by the mask would not be
+    enough: ``nan * 0 = nan``).
+
+    Args:
+        logprobs: Policy log-probabilities of the sampled tokens ``(B, T)``.
+        ref_logprobs: Reference log-probabilities of the same tokens ``(B, T)``.
+        mask: Valid-token mask ``(B, T)`` (bool, integer or float; non-zero = valid).
+        estimator: One of :data:`KL_ESTIMATORS`.
+
+    Returns:
+        Per-token penalty ``(B, T)``, 0 at masked positions. Reduce it with e.g.
+        ``perl_lightning.rl.advantages.masked_mean(masked_kl(...), mask)``.
+
+    Raises:
+        ValueError: For an unknown estimator name.
+    """
+    valid = (mask.to(device=logprobs.device) != 0).expand_as(logprobs)  # (B, T)
+    zero = torch.zeros((), dtype=logprobs.dtype, device=logprobs.device)
+    lp = torch.where(valid, logprobs, zero)  # (B, T)
+    ref = torch.where(valid, ref_logprobs.to(device=logprobs.device), zero)  # (B, T)
+    kl = kl_penalty(lp, ref, estimator)  # (B, T)
+    return torch.where(valid, kl, torch.zeros((), dtype=kl.dtype, device=kl.device))  # (B, T)
 
 
 def jensen_shannon_penalty(logits: Tensor, ref_logits: Tensor, mask: Tensor | None = None) -> Tensor:

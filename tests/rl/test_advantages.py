@@ -7,12 +7,17 @@ import torch
 from torch.testing import assert_close
 
 from perl_lightning.rl.advantages import (
+    GROUP_ADVANTAGE_SCALES,
     RunningMeanStd,
     gae,
+    group_advantages,
+    group_mean_baseline,
     masked_mean,
+    masked_sum,
     masked_var,
     masked_whiten,
     rloo_advantages,
+    zero_std_groups,
 )
 
 
@@ -106,6 +111,63 @@ def test_masked_whiten_all_zero_mask():
     assert_close(out, torch.zeros(2, 3, dtype=torch.float64), atol=0, rtol=0)
 
 
+NAN = float("nan")
+INF = float("inf")
+
+
+def test_masked_sum_and_var_ignore_nan_at_masked_positions_in_gradient():
+    # valid values 1, 2, 4 (as above); masked positions hold nan / inf / -inf
+    poisoned = [[1.0, 2.0, NAN], [4.0, INF, -INF]]
+    x = t(poisoned).requires_grad_()
+    assert_close(masked_sum(x, t(MASK)), t(7.0), atol=0, rtol=0)
+    var = masked_var(x, t(MASK))
+    assert_close(var, t(7.0 / 3.0), atol=1e-12, rtol=0)
+    # d var / d x_i = 2 (x_i - mean) / (n - 1) = (x_i - 7/3): [-4/3, -1/3, 5/3] on the valid entries, 0 elsewhere
+    (grad,) = torch.autograd.grad(var, x)
+    assert_close(grad, t([[-4 / 3, -1 / 3, 0.0], [5 / 3, 0.0, 0.0]]), atol=1e-12, rtol=0)
+    # masked_whiten: same values as test_masked_whiten_shift_mean, finite gradient, 0 at masked positions
+    x = t(poisoned).requires_grad_()
+    out = masked_whiten(x, t(MASK))
+    assert_close(out, t([[-0.8728715609, -0.2182178902, 0.0], [1.0910894512, 0.0, 0.0]]), atol=1e-8, rtol=0)
+    (grad,) = torch.autograd.grad((out * t([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum(), x)
+    assert torch.isfinite(grad).all()
+    assert (grad[t(MASK) == 0] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_masked_whiten_half_precision_zero_variance_is_finite(dtype):
+    # all valid entries equal (3): variance 0. In float16, eps = 1e-8 underflows to 0 and rsqrt(0) = inf, so a
+    # float16 computation would give 0 * inf = nan. Statistics in float32: (3 - 3) * rsqrt(1e-8) = 0.
+    x = t([[3.0, 3.0, 3.0], [3.0, 9.0, 9.0]], dtype=dtype)
+    mask = t([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    out = masked_whiten(x, mask)
+    assert out.dtype == dtype
+    assert_close(out, torch.zeros(2, 3, dtype=dtype), atol=0, rtol=0)
+    # keep the mean: 0 + 3 at the valid positions
+    kept = masked_whiten(x, mask, shift_mean=False)
+    assert kept.dtype == dtype
+    assert_close(kept, t([[3.0, 3.0, 3.0], [3.0, 0.0, 0.0]], dtype=dtype), atol=0, rtol=0)
+
+
+def test_masked_whiten_float16_matches_float32():
+    gen = torch.Generator().manual_seed(0)
+    x32 = torch.randn(8, 16, generator=gen) * 5 + 2
+    mask = (torch.rand(8, 16, generator=gen) > 0.3).float()
+    x16 = x32.to(torch.float16)
+    out16 = masked_whiten(x16, mask)
+    assert out16.dtype == torch.float16
+    assert torch.isfinite(out16).all()
+    # reference: the float32 whitening of the same (float16-rounded) inputs, compared at float16 tolerance
+    expected = masked_whiten(x16.float(), mask)
+    assert_close(out16.float(), expected, atol=1e-3, rtol=1e-3)
+    assert_close(
+        masked_whiten(x16, mask, shift_mean=False).float(),
+        masked_whiten(x16.float(), mask, shift_mean=False),
+        atol=1e-2,
+        rtol=1e-3,
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # GAE
 # --------------------------------------------------------------------------------------------------------------------
@@ -183,6 +245,103 @@ def test_rloo_errors():
         rloo_advantages(t([1.0, 2.0, 3.0]), k=2)
     with pytest.raises(ValueError, match="1-D"):
         rloo_advantages(t([[1.0, 2.0]]), k=2)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# GRPO group advantages, group-mean baseline, zero-std groups
+# --------------------------------------------------------------------------------------------------------------------
+
+# two prompts, k = 2: groups [1, 2] and [3, 5]
+SCORES = [1.0, 2.0, 3.0, 5.0]
+# group means 1.5, 1.5, 4, 4 -> centered [-0.5, 0.5, -1, 1]
+# unbiased group std: sqrt((0.5^2 + 0.5^2) / 1) = sqrt(0.5) = 0.7071067812;
+#                      sqrt((1^2 + 1^2) / 1) = sqrt(2) = 1.4142135624
+
+
+def test_group_advantages_group_scale():
+    # -0.5 / 0.7071067812 = -0.7071067812 ; 1 / 1.4142135624 = 0.7071067812 (with eps = 0)
+    out = group_advantages(t(SCORES), k=2, eps=0.0)
+    assert_close(out, t([-0.7071067812, 0.7071067812, -0.7071067812, 0.7071067812]), atol=1e-9, rtol=0)
+    # default eps = 1e-6 is added to the std: -0.5 / 0.7071077812 = -0.7071057812 ; -1 / 1.4142145624 = -0.7071062812
+    out = group_advantages(t(SCORES), k=2)
+    assert_close(out, t([-0.7071057812, 0.7071057812, -0.7071062812, 0.7071062812]), atol=1e-9, rtol=0)
+
+
+def test_group_advantages_batch_scale():
+    # std of all four scores: mean 11/4 = 2.75, deviations -1.75, -0.75, 0.25, 2.25,
+    #   squares 3.0625 + 0.5625 + 0.0625 + 5.0625 = 8.75, unbiased var 8.75 / 3 = 2.9166666667, std 1.7078251277
+    # centered [-0.5, 0.5, -1, 1] / 1.7078251277 = [-0.2927700219, 0.2927700219, -0.5855400438, 0.5855400438]
+    out = group_advantages(t(SCORES), k=2, scale="batch", eps=0.0)
+    assert_close(out, t([-0.2927700219, 0.2927700219, -0.5855400438, 0.5855400438]), atol=1e-9, rtol=0)
+
+
+def test_group_advantages_no_scale_dr_grpo():
+    # Dr. GRPO: only the group mean is subtracted: [-0.5, 0.5, -1, 1]
+    out = group_advantages(t(SCORES), k=2, scale="none")
+    assert_close(out, t([-0.5, 0.5, -1.0, 1.0]), atol=1e-12, rtol=0)
+
+
+def test_group_advantages_degenerate_groups():
+    # a group with equal scores: (2 - 2) / (0 + eps) = 0, no NaN; the other group [1, 3]: mean 2, std sqrt(2)
+    #   -1 / (1.4142135624 + 1e-6) = -1 / 1.4142145624 = -0.7071062812
+    out = group_advantages(t([2.0, 2.0, 1.0, 3.0]), k=2, eps=1e-6)
+    assert_close(out, t([0.0, 0.0, -0.7071062812, 0.7071062812]), atol=1e-9, rtol=0)
+    # k = 1: each score is its own group mean, std taken as 0 -> all zeros for every scale
+    for scale in GROUP_ADVANTAGE_SCALES:
+        assert_close(group_advantages(t([3.0, 7.0]), k=1, scale=scale), t([0.0, 0.0]), atol=0, rtol=0)
+    # k = N (one group): [1, 2, 3] mean 2, unbiased std 1 -> [-1, 0, 1]
+    assert_close(group_advantages(t([1.0, 2.0, 3.0]), k=3, eps=0.0), t([-1.0, 0.0, 1.0]), atol=1e-12, rtol=0)
+
+
+def test_group_advantages_dtypes():
+    half = group_advantages(t(SCORES, dtype=torch.float16), k=2, eps=0.0)
+    assert half.dtype == torch.float16
+    assert_close(half, t([-0.7071, 0.7071, -0.7071, 0.7071], dtype=torch.float16), atol=1e-3, rtol=0)
+    ints = group_advantages(torch.tensor([1, 2, 3, 5]), k=2, scale="none")
+    assert ints.is_floating_point()
+    assert_close(ints, torch.tensor([-0.5, 0.5, -1.0, 1.0]), atol=0, rtol=0)
+
+
+def test_group_advantages_errors():
+    with pytest.raises(ValueError, match="k >= 1"):
+        group_advantages(t(SCORES), k=0)
+    with pytest.raises(ValueError, match="not divisible by k=3"):
+        group_advantages(t(SCORES), k=3)
+    with pytest.raises(ValueError, match="1-D"):
+        group_advantages(t([SCORES]), k=2)
+    with pytest.raises(ValueError) as excinfo:
+        group_advantages(t(SCORES), k=2, scale="std")
+    for name in ("group", "batch", "none"):
+        assert name in str(excinfo.value)
+
+
+def test_group_mean_baseline():
+    # group means 1.5 and 4, each repeated k = 2 times
+    assert_close(group_mean_baseline(t(SCORES), k=2), t([1.5, 1.5, 4.0, 4.0]), atol=1e-12, rtol=0)
+    # one group of 4: 11 / 4 = 2.75
+    assert_close(group_mean_baseline(t(SCORES), k=4), t([2.75] * 4), atol=1e-12, rtol=0)
+    # k = 1: the score itself
+    assert_close(group_mean_baseline(t(SCORES), k=1), t(SCORES), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="not divisible"):
+        group_mean_baseline(t(SCORES), k=3)
+
+
+def test_zero_std_groups():
+    # groups [1, 1], [2, 3], [4, 4] -> equal, not equal, equal
+    out = zero_std_groups(t([1.0, 1.0, 2.0, 3.0, 4.0, 4.0]), k=2)
+    assert out.dtype == torch.bool
+    assert out.tolist() == [True, False, True]
+    # spreads 0.05 and 1: exact comparison says neither is constant, atol 0.1 accepts the first
+    scores = t([1.0, 1.05, 2.0, 3.0])
+    assert zero_std_groups(scores, k=2).tolist() == [False, False]
+    assert zero_std_groups(scores, k=2, atol=0.1).tolist() == [True, False]
+    # k = 1: every group is trivially constant
+    assert zero_std_groups(t([1.0, 2.0]), k=1).tolist() == [True, True]
+    # and it agrees with group_advantages being all zero for those groups
+    adv = group_advantages(t([1.0, 1.0, 2.0, 3.0, 4.0, 4.0]), k=2).reshape(3, 2)
+    assert (adv[out] == 0).all()
+    with pytest.raises(ValueError, match="not divisible"):
+        zero_std_groups(t(SCORES), k=3)
 
 
 # --------------------------------------------------------------------------------------------------------------------

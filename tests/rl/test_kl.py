@@ -13,10 +13,12 @@ from perl_lightning.rl.kl import (
     jensen_shannon_penalty,
     jensen_shannon_sampled,
     kl_penalty,
+    masked_kl,
 )
 
 LOG2 = math.log(2.0)
 INF = float("inf")
+NAN = float("nan")
 
 
 def t(x, dtype=torch.float64):
@@ -112,6 +114,71 @@ def test_k1_and_k3_are_unbiased_for_kl():
     for name in ("k1", "k3"):
         expectation = (p * kl_penalty(p.log(), q.log(), name)).sum()
         assert_close(expectation, t(0.3600624406), atol=1e-9, rtol=0)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# masked_kl: safe in a loss when masked positions hold -inf / nan
+# --------------------------------------------------------------------------------------------------------------------
+
+# r = [0.5, (masked), 0.0]; the masked token's log-probabilities are poisoned
+KL_MASK = [[1.0, 0.0, 1.0]]
+
+
+def _poisoned_kl_inputs(fill):
+    lp = t(LOGPROBS)
+    ref = t(REF_LOGPROBS)
+    lp[0, 1] = fill
+    ref[0, 1] = fill
+    return lp.requires_grad_(), ref.requires_grad_()
+
+
+def test_masked_kl_values():
+    lp, ref = _poisoned_kl_inputs(-INF)
+    # k1: [0.5, 0, 0]; k3: [e^-0.5 - 1 + 0.5, 0, 0] = [0.1065306597, 0, 0]
+    assert_close(masked_kl(lp, ref, t(KL_MASK), "k1"), t([[0.5, 0.0, 0.0]]), atol=1e-12, rtol=0)
+    assert_close(masked_kl(lp, ref, t(KL_MASK), "k3"), t([[0.1065306597, 0.0, 0.0]]), atol=1e-9, rtol=0)
+    # bool masks work the same
+    assert_close(masked_kl(lp, ref, t(KL_MASK).bool(), "k2"), t([[0.125, 0.0, 0.0]]), atol=1e-12, rtol=0)
+
+
+def test_masked_kl_gradient_by_hand():
+    # loss = masked mean of k3 over the 2 valid tokens; d k3 / d lp = 1 - exp(-r), d k3 / d ref = -(1 - exp(-r)):
+    #   r = 0.5: 1 - 0.6065306597 = 0.3934693403, / 2 tokens = 0.1967346701 ; r = 0: 0 ; masked: exactly 0
+    lp, ref = _poisoned_kl_inputs(-INF)
+    mask = t(KL_MASK)
+    loss = masked_kl(lp, ref, mask, "k3").sum() / mask.sum()
+    loss.backward()
+    assert_close(lp.grad, t([[0.1967346701, 0.0, 0.0]]), atol=1e-9, rtol=0)
+    assert_close(ref.grad, t([[-0.1967346701, 0.0, 0.0]]), atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("fill", [-INF, INF, NAN])
+@pytest.mark.parametrize("estimator", KL_ESTIMATORS)
+def test_masked_kl_finite_gradients_with_poisoned_masked_positions(fill, estimator):
+    lp, ref = _poisoned_kl_inputs(fill)
+    out = masked_kl(lp, ref, t(KL_MASK), estimator)
+    assert torch.isfinite(out).all()
+    assert out[0, 1] == 0
+    loss = out.sum() / 2
+    if not loss.requires_grad:  # "none" does not depend on its inputs
+        return
+    grads = torch.autograd.grad(loss, (lp, ref), allow_unused=True)
+    for g in grads:
+        if g is not None:
+            assert torch.isfinite(g).all()
+            assert g[0, 1] == 0
+
+
+def test_kl_penalty_times_mask_is_not_enough():
+    # why masked_kl exists: multiplying the unmasked penalty by the mask leaves a nan gradient at the masked token
+    lp, ref = _poisoned_kl_inputs(-INF)
+    (kl_penalty(lp, ref, "k3") * t(KL_MASK)).sum().backward()
+    assert not torch.isfinite(lp.grad).all()
+
+
+def test_masked_kl_unknown_estimator_raises():
+    with pytest.raises(ValueError, match="k3"):
+        masked_kl(t(LOGPROBS), t(REF_LOGPROBS), t(KL_MASK), "kl")
 
 
 # --------------------------------------------------------------------------------------------------------------------
