@@ -1,7 +1,7 @@
 """WARM: weight-averaged reward models (Ramé et al. 2024, "WARM: On the Benefits of Weight Averaged Reward Models").
 
 ``average_adapters`` averages N peft adapter directories fine-tuned from the same base (reward adapters written by
-``RewardModelModule.save_adapter``, or policy / value adapters written by ``PolicyModule.save_adapters``) into one
+``RewardModelModule.save_adapters``, or policy / value adapters written by ``PolicyModule.save_adapters``) into one
 adapter directory with the same layout, so everything that reads a single adapter (``PolicyModule``'s
 ``reward_adapter``, plain ``transformers`` + ``peft``) reads the average.
 
@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from perl_lightning.io import atomic_directory
-from perl_lightning.models.heads import META_FILE
+from perl_lightning.models.artifacts import META_FILE
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -132,7 +132,7 @@ def average_adapters(paths: Sequence[str | Path], out: str | Path, weights: Sequ
     """Average N peft adapter directories trained from the same base into a new adapter directory (WARM).
 
     Args:
-        paths: two or more adapter directories (``RewardModelModule.save_adapter`` output, or ``policy/`` /
+        paths: two or more adapter directories (``RewardModelModule.save_adapters`` output, or ``policy/`` /
             ``value/`` directories of ``PolicyModule.save_adapters``).
         out: the directory to write, atomically (replaced as a whole if it exists).
         weights: one weight >= 0 per adapter, normalised to sum to one; ``None``: uniform.

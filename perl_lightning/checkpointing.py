@@ -9,15 +9,15 @@ an uninterrupted one would. Everything in it is a tensor or a plain Python value
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from lightning.pytorch.strategies import FSDPStrategy
+from torch.distributed.fsdp import FullyShardedDataParallel
 
 KEY = "perl_lightning"
 
@@ -133,31 +133,6 @@ def load_extras(
     return extras
 
 
-def check_adapter_base(path: str | Path, model_name: str, config: Any) -> None:
-    """Refuse to load the adapter directory ``path`` onto a base model other than the one it was trained on.
-
-    Compares the base recorded in the adapter's ``perl_lightning.json`` (name and architecture) with ``model_name``
-    and its ``config``; raises :class:`CheckpointMismatchError` naming each differing field. Adapters written by
-    other tools (no recorded base) are compared by ``adapter_config.json``'s ``base_model_name_or_path`` only.
-    """
-    from perl_lightning.models.backbone import resolve_model_path
-    from perl_lightning.models.heads import META_FILE, adapter_base_model
-
-    path = Path(path)
-    meta_file = path / META_FILE
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    saved_name = adapter_base_model(path)
-    diffs = []
-    if str(resolve_model_path(saved_name)) != str(resolve_model_path(model_name)):
-        diffs.append(f"model: adapter was trained on {saved_name!r}, this base is {model_name!r}")
-    current = base_identity(model_name, config)
-    for key, value in (meta.get("base") or {}).items():
-        if key != "model" and value != current.get(key):
-            diffs.append(f"{key}: adapter has {value!r}, this base has {current.get(key)!r}")
-    if diffs:
-        raise CheckpointMismatchError(f"adapter {path} does not fit this base model:\n  " + "\n  ".join(diffs))
-
-
 @contextmanager
 def full_parameters(trainer: Any) -> Iterator[None]:
     """Every parameter whole on every rank for the duration (a collective: all ranks must enter).
@@ -166,12 +141,8 @@ def full_parameters(trainer: Any) -> Iterator[None]:
     gathered (``FullyShardedDataParallel.summon_full_params``, no write-back). Other strategies hold whole
     parameters already (DDP, DeepSpeed ZeRO-1/2); DeepSpeed ZeRO-3 is not handled here: use its ``.ckpt``.
     """
-    from lightning.pytorch.strategies import FSDPStrategy
-
     strategy = getattr(trainer, "strategy", None)
     if isinstance(strategy, FSDPStrategy) and strategy.model is not None:
-        from torch.distributed.fsdp import FullyShardedDataParallel
-
         with FullyShardedDataParallel.summon_full_params(strategy.model, writeback=False):
             yield
     else:

@@ -19,6 +19,10 @@ import lightning as L
 import yaml
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
+from perl_lightning.averaging import main as warm_main
+from perl_lightning.export import main as export_main
+from perl_lightning.pipeline import main as pipeline_main
+
 
 class LoggerSaveConfigCallback(SaveConfigCallback):
     """Lightning's ``config.yaml`` in the log directory, plus the full run config sent to every logger as ``config``.
@@ -50,25 +54,7 @@ class PerlCLI(LightningCLI):
         )
 
 
-def _pipeline(argv: list[str]) -> int:
-    from perl_lightning.pipeline import main as pipeline_main
-
-    return pipeline_main(argv)
-
-
-def _export(argv: list[str]) -> int:
-    from perl_lightning.export import main as export_main
-
-    return export_main(argv)
-
-
-def _warm(argv: list[str]) -> int:
-    from perl_lightning.averaging import main as warm_main
-
-    return warm_main(argv)
-
-
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"pipeline": _pipeline, "export": _export, "warm": _warm}
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"pipeline": pipeline_main, "export": export_main, "warm": warm_main}
 
 
 def main(argv: list[str] | None = None) -> int:

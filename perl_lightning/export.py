@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+from peft import PeftModel
 from safetensors.torch import load_file, save_file
 from transformers import (
     AutoModelForCausalLM,
@@ -39,8 +40,8 @@ from transformers import (
 )
 
 from perl_lightning.io import atomic_directory
+from perl_lightning.models.artifacts import META_FILE, adapter_base_model, is_peft_dir
 from perl_lightning.models.backbone import Role, load_backbone, load_tokenizer, resolve_dtype
-from perl_lightning.models.heads import META_FILE, adapter_base_model, is_peft_dir
 
 Mode = Literal["merged", "adapter"]
 MODES: tuple[str, ...] = ("merged", "adapter")
@@ -129,8 +130,6 @@ def _auto_class(role: Role) -> type:
 
 def merged_model(source: ExportSource, dtype: str = "fp32") -> torch.nn.Module:
     """Base + adapter folded into one plain transformers model (merged in fp32, then cast to ``dtype``)."""
-    from peft import PeftModel
-
     target = resolve_dtype(dtype)
     if not source.peft:
         model = _auto_class(source.role).from_pretrained(source.path, dtype=torch.float32)
@@ -205,7 +204,7 @@ def export(adapter: str | Path, out: str | Path, mode: Mode = "merged", dtype: s
     """Export ``adapter`` (an adapter directory, an RL output directory or a full model) to ``out``.
 
     Args:
-        adapter: the trained directory: a reward adapter (``RewardModelModule.save_adapter``), a policy adapter, an
+        adapter: the trained directory: a reward adapter (``RewardModelModule.save_adapters``), a policy adapter, an
             RL output directory (its ``policy/`` is taken) or a fully fine-tuned ``save_pretrained`` directory.
         out: the directory to write (replaced atomically if it exists).
         mode: ``merged`` (standalone model without peft) or ``adapter`` (adapter-only directory).

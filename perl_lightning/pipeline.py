@@ -14,6 +14,7 @@ Run it with ``perl pipeline`` (``make demo`` sets up the environment first); ``p
 from __future__ import annotations
 
 import argparse
+import csv
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,11 @@ from lightning.pytorch.loggers import CSVLogger
 from perl_lightning.data.preference import PreferenceDataModule
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
+from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
-from perl_lightning.rl.types import SamplingConfig
+from perl_lightning.rewards.layer import RewardSpec
+from perl_lightning.rl.config import EvalConfig, KLConfig, SamplingConfig, ShapingConfig, UpdateConfig
 
 
 @dataclass
@@ -38,6 +41,13 @@ class RewardStageResult:
     adapter_dir: Path
     seconds: float
     steps: int
+
+
+def logged_steps(logger: CSVLogger) -> list[dict[str, str]]:
+    """The training-step rows (those with ``rl/reward_mean``) of a finished run's ``metrics.csv``."""
+    logger.save()
+    with open(Path(logger.log_dir) / "metrics.csv", newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if row.get("rl/reward_mean")]
 
 
 def _quiet_trainer(**kwargs) -> L.Trainer:
@@ -80,8 +90,8 @@ def run_reward_stage(
     trainer.fit(module, dm)
     seconds = time.perf_counter() - start
     after = evaluator.validate(module, dm, verbose=False)[0]["val/accuracy"]
-    assert module.saved_adapter is not None
-    return RewardStageResult(before, after, module.saved_adapter, seconds, trainer.global_step)
+    assert module.saved_adapters is not None
+    return RewardStageResult(before, after, module.saved_adapters, seconds, trainer.global_step)
 
 
 @dataclass
@@ -120,15 +130,13 @@ def run_rl_stage(
         model=model,
         algorithm="rloo",
         lora=LoRAConfig(r=8, alpha=16),
-        reward_adapter=str(reward_adapter),
-        samples_per_prompt=samples_per_prompt,
+        rewards=[RewardSpec(str(reward_adapter))],
         sampling=SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.9),
-        kl_coef=kl_coef,
-        no_eos_penalty=1.0,
-        learning_rate=learning_rate,
-        schedule="constant",
-        warmup_ratio=0.0,
-        num_eval_samples=3,
+        kl=KLConfig(coef=kl_coef),
+        shaping=ShapingConfig(no_eos_penalty=1.0),
+        update=UpdateConfig(samples_per_prompt=samples_per_prompt),
+        optim=OptimConfig(learning_rate=learning_rate, schedule="constant"),
+        evaluation=EvalConfig(num_samples=3),
         save_dir=str(out / "rl_adapters"),
     )
     dm = PromptDataModule(
@@ -140,9 +148,10 @@ def run_rl_stage(
         seed=seed,
     )
     steps_per_rollout = 1  # rloo: one update epoch, one minibatch
+    logger = CSVLogger(str(out), name="policy")
     trainer = _quiet_trainer(
         max_steps=rollouts * steps_per_rollout,
-        logger=CSVLogger(str(out), name="policy"),
+        logger=logger,
         limit_val_batches=0,
         num_sanity_val_steps=0,
         log_every_n_steps=1,
@@ -153,9 +162,10 @@ def run_rl_stage(
     trainer.fit(policy, dm)
     seconds = time.perf_counter() - start
     after = evaluator.validate(policy, dm, verbose=False)[0]
+    steps = logged_steps(logger)
     phases = {
-        k.removeprefix("time/"): sum(h[k] for h in policy.history) / len(policy.history)
-        for k in policy.history[0]
+        k.removeprefix("time/"): sum(float(h[k]) for h in steps) / len(steps)
+        for k in steps[0]
         if k.startswith("time/") and k.endswith("_s") and "per" not in k
     }
     assert policy.saved_adapters is not None
@@ -165,10 +175,10 @@ def run_rl_stage(
         before["val/kl"],
         after["val/kl"],
         after["val/win_rate"],
-        policy.samples,
+        policy.eval_samples,
         policy.saved_adapters,
         seconds,
-        len(policy.history),
+        len(steps),
         phases,
     )
 

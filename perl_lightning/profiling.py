@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Literal
 
+import psutil
 import torch
+
+try:  # POSIX only
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
 
 RssMethod = Literal["clear_refs", "sampler", "ru_maxrss"]
 GIB = 1024**3
@@ -98,16 +104,10 @@ def current_rss() -> int | None:
     kib = _read_status_kib("VmRSS")
     if kib is not None:
         return kib * 1024
-    try:
-        import psutil
-    except ImportError:
-        return None
     return int(psutil.Process().memory_info().rss)
 
 
 def _ru_maxrss() -> int:
-    import resource  # POSIX only: imported where needed
-
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # macOS: bytes; Linux: KiB
 

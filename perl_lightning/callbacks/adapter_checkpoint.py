@@ -14,7 +14,9 @@ from typing import Any, Literal
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from perl_lightning.callbacks.ema import AdapterEMA
 from perl_lightning.io import atomic_directory
 
 RUN_CONFIG = "run_config.json"
@@ -38,7 +40,7 @@ class AdapterCheckpoint(Callback):
     """Write the module's adapters (PEFT directories, safetensors, with their heads and the tokenizer) during training.
 
     Each checkpoint is a directory ``<dirpath>/<kind>/step-<global step>`` holding what the module's
-    ``save_adapters`` (policy) or ``save_adapter`` (reward model) writes, plus ``run_config.json``: the module's and
+    ``save_adapters`` writes, plus ``run_config.json``: the module's and
     data's hyperparameters, step, epoch and the monitored value. Three kinds: ``last`` every ``every_n_train_steps``
     steps (the newest ``save_last_k`` kept), ``best`` when the ``monitor`` metric improves on the kept ones (the
     best ``save_top_k`` kept), and ``final`` at the end of training (or ``interrupted`` on Ctrl-C / SIGTERM).
@@ -96,7 +98,7 @@ class AdapterCheckpoint(Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if self.dirpath is None:
             self.dirpath = Path(trainer.log_dir or trainer.default_root_dir) / "adapters"
-        if not callable(getattr(pl_module, "save_adapters", None) or getattr(pl_module, "save_adapter", None)):
+        if not callable(getattr(pl_module, "save_adapters", None)):
             raise TypeError(f"AdapterCheckpoint needs a module with save_adapters(path); {type(pl_module).__name__}")
 
     def _run_config(self, trainer: L.Trainer, pl_module: L.LightningModule, score: float | None) -> dict[str, Any]:
@@ -120,16 +122,13 @@ class AdapterCheckpoint(Callback):
         assert self.dirpath is not None
         periodic = kind in ("last", "best")
         target = self.dirpath / kind / f"step-{trainer.global_step:07d}" if periodic else self.dirpath / kind
-        save = getattr(pl_module, "save_adapters", None) or pl_module.save_adapter
         with atomic_directory(target) as tmp, self._averaged(trainer, pl_module):
-            save(tmp / "adapter")
+            pl_module.save_adapters(tmp / "adapter")
             (tmp / RUN_CONFIG).write_text(json.dumps(self._run_config(trainer, pl_module, score), indent=2))
         return target
 
     @staticmethod
     def _emas(trainer: L.Trainer) -> list:
-        from perl_lightning.callbacks.ema import AdapterEMA
-
         return [c for c in trainer.callbacks if isinstance(c, AdapterEMA) and c.average is not None]
 
     @contextmanager
@@ -196,8 +195,6 @@ class AdapterCheckpoint(Callback):
             rank_zero_info(f"adapters saved to {self.final}")
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        from lightning.pytorch.utilities.exceptions import SIGTERMException
-
         interrupted = isinstance(exception, (KeyboardInterrupt, SIGTERMException))
         if self.save_on_interrupt and interrupted and trainer.is_global_zero and self.dirpath is not None:
             path = self._write(trainer, pl_module, "interrupted")

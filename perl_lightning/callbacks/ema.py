@@ -91,7 +91,7 @@ class AdapterEMA(WeightAveraging):
       ``PolicyModule``) folds in the weights after its last step, once.
     * Validation during fit runs with the averaged weights, swapped in and swapped back afterwards.
     * At the end of fit the average is copied into the module. Callback ``on_train_end`` hooks run before the
-      module's, so ``RewardModelModule.save_adapter`` / ``PolicyModule.save_adapters`` write the averaged adapter.
+      module's, so ``save_adapters`` write the averaged adapter.
     * The Lightning checkpoint holds, under this callback's state, the average (and, once fit ended, the last
       training weights) keyed by parameter name: trainable tensors only, ``torch.load(weights_only=True)`` reads it.
       The module's own ``state_dict`` keeps the training weights, so resuming continues exactly where it stopped.

@@ -12,6 +12,9 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from transformers import PreTrainedTokenizerBase
 
+from perl_lightning.data.sources import DataError
+from perl_lightning.models.backbone import load_tokenizer
+
 T = TypeVar("T")
 
 
@@ -70,8 +73,6 @@ class TokenizerDataModule(L.LightningDataModule):
         """The tokenizer: given by name, or the attached LightningModule's."""
         if self._tokenizer is None:
             if self.hparams.get("tokenizer") is not None:
-                from perl_lightning.models.backbone import load_tokenizer
-
                 self._tokenizer = load_tokenizer(self.hparams.tokenizer)
             elif self.trainer is not None and hasattr(self.trainer.lightning_module, "tokenizer"):
                 self._tokenizer = self.trainer.lightning_module.tokenizer
@@ -142,8 +143,6 @@ def seeded_split(
     Both parts keep the original order. Raises ``DataError`` naming ``what`` when nothing would be left to train on
     (unless ``allow_empty_train``: e.g. a file meant only for ``validate``).
     """
-    from perl_lightning.data.sources import DataError
-
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)
     n_val = max(1, round(len(items) * fraction)) if fraction > 0 else 0

@@ -15,6 +15,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from perl_lightning.data.sources import DataError
+from perl_lightning.models.backbone import end_token_id
 
 Message = dict[str, str]
 _TURN = re.compile(r"(?:^|\n\n)(Human|Assistant):[ ]?")
@@ -64,11 +65,6 @@ def prompt_messages(prompt: str | Sequence[Message]) -> list[Message]:
     if isinstance(prompt, str):
         return parse_dialogue(prompt) if is_dialogue(prompt) else [{"role": "user", "content": prompt.strip()}]
     return [dict(m) for m in prompt]
-
-
-def end_token_id(tokenizer: PreTrainedTokenizerBase) -> int | None:
-    """Token closing a response: EOS for decoders (``<|im_end|>`` for chat models), SEP for BERT-style encoders."""
-    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
 
 
 def encode_prompt(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import torch
@@ -15,17 +16,31 @@ PromptSchema = Literal["auto", "explicit", "dialogue"]
 
 
 class PromptExample(NamedTuple):
-    """One parsed prompt (text: plain or an HH-style transcript ending at an assistant turn)."""
+    """One parsed prompt (text: plain or an HH-style transcript ending at an assistant turn) and its row."""
 
     prompt: str
+    row_id: str = ""  # the row's ``id_key`` value, else ``<file name>:<row number>``
+    metadata: dict[str, Any] = {}  # the row's other fields (gold answers, ...), for reward functions and evaluation
 
 
 class PromptBatch(NamedTuple):
-    """Left-padded prompts ready for ``generate``, with their texts (for reward functions and sample tables)."""
+    """Left-padded prompts ready for ``generate``, with their texts and rows (for rewards and sample tables)."""
 
     input_ids: torch.Tensor  # (B, P) left-padded
     attention_mask: torch.Tensor  # (B, P) zeros on the left padding
     prompts: list[str]  # B prompt texts
+    row_ids: list[str] = []  # B data-row ids
+    metadata: list[dict[str, Any]] = []  # B rows' extra fields
+
+    def select(self, rows: list[int]) -> PromptBatch:
+        """The batch of the given rows only (in that order)."""
+        return PromptBatch(
+            self.input_ids[rows],
+            self.attention_mask[rows],
+            [self.prompts[i] for i in rows],
+            [self.row_ids[i] for i in rows] if self.row_ids else [],
+            [self.metadata[i] for i in rows] if self.metadata else [],
+        )
 
 
 def dialogue_prompt(text: str) -> str:
@@ -40,17 +55,40 @@ def dialogue_prompt(text: str) -> str:
     return text[: cut + len(ASSISTANT_MARK)]
 
 
+def row_identity(row: Row, id_key: str) -> str:
+    """The row's ``id_key`` value when it has one, else ``<file name>:<row number>`` (stable across splits)."""
+    value = row.data.get(id_key)
+    if value is not None and value != "":
+        return str(value)
+    return f"{Path(str(row.source)).name}:{row.number}"
+
+
 def parse_prompt(
-    row: Row, schema: PromptSchema, prompt_key: str, dialogue_key: str, rejected_key: str = "rejected"
+    row: Row,
+    schema: PromptSchema,
+    prompt_key: str,
+    dialogue_key: str,
+    rejected_key: str = "rejected",
+    id_key: str = "id",
+    metadata_keys: list[str] | None = None,
 ) -> PromptExample:
     """Parse one raw row into a prompt; raises ``DataError`` naming source, row and field for an unusable row.
 
-    ``explicit`` reads ``prompt_key``. ``dialogue`` reads an HH transcript from ``dialogue_key``: with a
+    The example carries the row's id and its other fields (``metadata_keys`` only, when given; missing keys are an
+    error). ``explicit`` reads ``prompt_key``. ``dialogue`` reads an HH transcript from ``dialogue_key``: with a
     ``rejected_key`` dialogue in the same row the prompt is their shared prefix (as for preference data), otherwise
     the transcript up to its last assistant turn. ``auto`` picks ``explicit`` when the row has ``prompt_key``.
     """
+    row_id = row_identity(row, id_key)
+    if metadata_keys is None:
+        meta = {k: v for k, v in row.data.items() if k != prompt_key}
+    else:
+        missing = [k for k in metadata_keys if k not in row.data]
+        if missing:
+            raise DataError(f"{row.source}: row {row.number}: missing field '{missing[0]}' (listed in metadata_keys)")
+        meta = {k: row.data[k] for k in metadata_keys}
     if schema == "explicit" or (schema == "auto" and prompt_key in row.data):
-        return PromptExample(require_str(row, prompt_key))
+        return PromptExample(require_str(row, prompt_key), row_id, meta)
     if dialogue_key not in row.data and schema == "auto":
         raise DataError(
             f"{row.source}: row {row.number}: no '{prompt_key}' field and no '{dialogue_key}' dialogue "
@@ -70,7 +108,7 @@ def parse_prompt(
             prompt = dialogue_prompt(text)
     except DataError as err:
         raise DataError(f"{row.source}: row {row.number}: field '{dialogue_key}': {err}") from None
-    return PromptExample(prompt)
+    return PromptExample(prompt, row_id, meta)
 
 
 class PromptDataModule(TokenizerDataModule):
@@ -100,7 +138,11 @@ class PromptDataModule(TokenizerDataModule):
         batch_size: prompts per rollout batch.
         eval_batch_size: prompts per evaluation batch (default ``batch_size``).
         chat_template: apply the tokenizer's chat template when it has one.
-        deduplicate: drop repeated prompts (HH data repeats a prompt across pairs).
+        deduplicate: drop repeated prompts (HH data repeats a prompt across pairs); the first row's id and fields
+            are kept.
+        id_key: column holding a row id; rows without it are named ``<file name>:<row number>``.
+        metadata_keys: the row fields carried with each prompt to the reward functions and evaluation (e.g. a gold
+            ``answer``); ``None`` carries every field but the prompt.
         bad_rows: ``error`` (default: stop at the first bad row, naming file, row and field) or ``skip`` (skip and
             count, warning with file and row).
         tokenizer: tokenizer name or path; ``None`` takes the tokenizer of the LightningModule being trained.
@@ -125,6 +167,8 @@ class PromptDataModule(TokenizerDataModule):
         eval_batch_size: int | None = None,
         chat_template: bool = True,
         deduplicate: bool = True,
+        id_key: str = "id",
+        metadata_keys: list[str] | None = None,
         bad_rows: BadRows = "error",
         tokenizer: str | None = None,
         num_workers: int = 0,
@@ -137,7 +181,7 @@ class PromptDataModule(TokenizerDataModule):
             raise ValueError(f"max_prompt_length must be >= 1, got {max_prompt_length}")
         self.save_hyperparameters()
         self.examples: dict[str, list[PromptExample]] = {}
-        self.encoded: dict[str, list[tuple[list[int], str]]] = {}
+        self.encoded: dict[str, list[tuple[list[int], PromptExample]]] = {}
         self.skipped: list[str] = []
 
     def _read(self, split: str | None, bad: BadRowLog) -> list[PromptExample]:
@@ -145,12 +189,14 @@ class PromptDataModule(TokenizerDataModule):
         rows = load_rows(hp.path, split=split, name=hp.name, bad=bad)
         parsed = validated(
             rows,
-            lambda r: parse_prompt(r, hp.schema, hp.prompt_key, hp.dialogue_key),
+            lambda r: parse_prompt(
+                r, hp.schema, hp.prompt_key, hp.dialogue_key, id_key=hp.id_key, metadata_keys=hp.metadata_keys
+            ),
             bad,
             what=f"{hp.path} ({split or 'train'})",
         )
         if hp.deduplicate:
-            parsed = list(dict.fromkeys(parsed))
+            parsed = list({e.prompt: e for e in reversed(parsed)}.values())[::-1]  # first row of each prompt
         return parsed[: hp.limit] if hp.limit else parsed
 
     def load_examples(self) -> dict[str, list[PromptExample]]:
@@ -178,12 +224,14 @@ class PromptDataModule(TokenizerDataModule):
         if self.encoded:
             return
         for split, examples in self.load_examples().items():
-            self.encoded[split] = [(self.encode(e), e.prompt) for e in examples]
+            self.encoded[split] = [(self.encode(e), e) for e in examples]
 
-    def collate(self, items: list[tuple[list[int], str]]) -> PromptBatch:
-        """Left-pad a batch of prompts: (B, P)."""
+    def collate(self, items: list[tuple[list[int], PromptExample]]) -> PromptBatch:
+        """Left-pad a batch of prompts: (B, P), with their texts, row ids and fields."""
         ids, mask = pad([ids for ids, _ in items], self.tokenizer.pad_token_id, side="left")
-        return PromptBatch(ids, mask, [text for _, text in items])
+        examples = [e for _, e in items]
+        return PromptBatch(ids, mask, [e.prompt for e in examples], [e.row_id for e in examples],
+                           [e.metadata for e in examples])  # fmt: skip
 
     def _loader(self, data: list[Any], batch_size: int) -> DataLoader:
         return DataLoader(

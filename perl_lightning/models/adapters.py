@@ -1,11 +1,14 @@
-"""LoRA through peft: configuration, per-architecture defaults, attach, parameter counts, adapter state."""
+"""LoRA through peft: configuration, per-architecture defaults, attach, switch named adapters, counts, state."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from peft import LoraConfig, PeftModel, TaskType, get_peft_model, get_peft_model_state_dict
+from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
 from torch import nn
 
 #: LoRA on the attention projections, as in the PERL paper (Sidahmed et al. 2024).
@@ -61,8 +64,6 @@ def default_target_modules(model: nn.Module) -> list[str]:
     model_type = getattr(getattr(model, "config", None), "model_type", None)
     if model_type in ATTENTION_TARGETS:
         return list(ATTENTION_TARGETS[model_type])
-    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
-
     if model_type in TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING:
         return list(TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING[model_type])
     raise ValueError(f"no default LoRA target modules for model type '{model_type}': set lora.target_modules")
@@ -122,3 +123,35 @@ def adapter_state_dict(model: nn.Module, adapter_name: str = "default") -> dict[
     if not isinstance(model, PeftModel):
         raise TypeError("adapter_state_dict needs a PeftModel (this model is fully fine-tuned: use state_dict())")
     return get_peft_model_state_dict(model, adapter_name=adapter_name)
+
+
+@contextmanager
+def use_adapter(model: nn.Module, name: str | None, trainable: Sequence[nn.Parameter] = ()) -> Iterator[nn.Module]:
+    """Run ``model`` with one named adapter active, or with every adapter disabled (``name=None``).
+
+    peft's ``set_adapter`` / ``disable_adapter`` also flip ``requires_grad`` (the active adapter becomes trainable,
+    the others frozen); that would unfreeze the reward adapter and freeze the value adapter. The flags are therefore
+    reset to exactly ``trainable`` on entry and on exit. A model that is not a ``PeftModel`` is used as it is.
+    """
+    if not isinstance(model, PeftModel):
+        yield model
+        return
+
+    def fix_grads() -> None:
+        keep = {id(p) for p in trainable}
+        for p in model.parameters():
+            if p.requires_grad != (id(p) in keep):
+                p.requires_grad_(id(p) in keep)
+
+    try:
+        if name is None:
+            with model.disable_adapter():
+                fix_grads()
+                yield model
+        else:
+            if model.active_adapter != name:
+                model.set_adapter(name, inference_mode=True)
+            fix_grads()
+            yield model
+    finally:
+        fix_grads()

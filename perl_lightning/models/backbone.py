@@ -164,3 +164,8 @@ def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
         (B, T) long tensor; padding positions are clamped to 0.
     """
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def end_token_id(tokenizer: PreTrainedTokenizerBase) -> int | None:
+    """Token closing a response: EOS for decoders (``<|im_end|>`` for chat models), SEP for BERT-style encoders."""
+    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id

@@ -20,6 +20,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
 log = logging.getLogger(__name__)
 
 SMOLLM2 = "smollm2-135m-instruct"
@@ -88,9 +91,6 @@ def _smollm2_dir() -> Path:
 
 def _convert_gguf(src_dir: Path, gguf_file: str, out: Path) -> None:
     """Dequantize a GGUF checkpoint into a plain fp32 safetensors directory with its tokenizer."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(src_dir, gguf_file=gguf_file)
     quantized = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=gguf_file, dtype=torch.float32)
     config = AutoConfig.from_pretrained(src_dir, gguf_file=gguf_file)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -42,3 +43,23 @@ def build_optimizer(
     else:
         raise ValueError(f"unknown schedule '{schedule}'; use cosine, linear or constant")
     return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+@dataclass
+class OptimConfig:
+    """AdamW and its learning-rate schedule (stepped once per optimizer step).
+
+    Attributes:
+        learning_rate: AdamW learning rate; ``None`` picks the module's default for LoRA or full fine-tuning (LoRA
+            needs ~10x more).
+        weight_decay: AdamW weight decay.
+        schedule: ``constant``, ``cosine`` or ``linear`` after warmup.
+        warmup_ratio: fraction of the optimizer steps spent in linear warmup.
+        max_grad_norm: gradient-norm clipping per optimizer step; ``None`` disables it.
+    """
+
+    learning_rate: float | None = None
+    weight_decay: float = 0.0
+    schedule: Schedule = "constant"
+    warmup_ratio: float = 0.0
+    max_grad_norm: float | None = 1.0

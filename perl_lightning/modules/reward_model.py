@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
-import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from peft import PeftModel, TaskType
@@ -16,11 +14,11 @@ from torchmetrics import MeanMetric, MetricCollection
 from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
-from perl_lightning.io import atomic_directory
 from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters, head_names
+from perl_lightning.models.artifacts import write_meta
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
-from perl_lightning.models.heads import META_FILE
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
+from perl_lightning.modules.base import AdapterModule
 from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
 from perl_lightning.profiling import PhaseMeter
 from perl_lightning.rl.losses import pairwise_reward_loss
@@ -76,7 +74,7 @@ def _pair_metrics() -> MetricCollection:
     return MetricCollection({name: MeanMetric() for name in ("accuracy", "margin", "chosen_reward", "rejected_reward")})
 
 
-class RewardModelModule(L.LightningModule):
+class RewardModelModule(AdapterModule):
     """Reward model: backbone + scalar score head, read at the last non-padding token, trained on preference pairs.
 
     Loss (Bradley-Terry): ``-logsigmoid(r_chosen - r_rejected - margin) + center_coef * mean((r_c + r_r)^2)``.
@@ -107,7 +105,7 @@ class RewardModelModule(L.LightningModule):
         share_prefix: for causal models, run the prompt (the prefix shared by chosen and rejected) once and only the
             two continuations on top of its key/value cache; same rewards and gradients, ~35% fewer token passes
             on HH-RLHF (``perl_lightning.models.prefix_sharing``).
-        save_dir: where the adapter directory is written at the end of fit; ``None`` uses
+        save_dir: where the adapter directory is written at the end of fit (by :meth:`save_adapters`); ``None`` uses
             ``<log_dir>/reward_adapter``.
         trust_remote_code: allow model code from the hub (off unless set).
     """
@@ -133,8 +131,8 @@ class RewardModelModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.lora = as_lora_config(lora)
-        self.save_hyperparameters(ignore=["lora"])
-        self.hparams["lora"] = asdict(self.lora) if self.lora is not None else None  # plain types: weights_only loads
+        self.store_hparams(lora=self.lora)
+        self.base_name, self.save_dir = model, save_dir
         self.tokenizer = load_tokenizer(model, trust_remote_code)
         backbone = load_backbone(
             model, "sequence-classification", dtype=dtype, tokenizer=self.tokenizer, trust_remote_code=trust_remote_code
@@ -150,9 +148,7 @@ class RewardModelModule(L.LightningModule):
         self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]
         self.share_prefix = share_prefix and supports_prefix_sharing(backbone)
         self.automatic_optimization = False  # one optimizer step per batch, backward per micro-batch
-        self.strict_loading = False  # checkpoints hold only the trainable parameters
         self.metrics = torch.nn.ModuleDict({s: _pair_metrics() for s in ("train_", "val_", "test_")})
-        self.saved_adapter: Path | None = None
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
 
     # ---- scoring -------------------------------------------------------------------------------------------------
@@ -268,55 +264,30 @@ class RewardModelModule(L.LightningModule):
         if self.logger is not None:
             self.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
 
-    # ---- checkpoints ---------------------------------------------------------------------------------------------
-    def identity(self) -> dict[str, Any]:
-        """What a checkpoint or adapter of this module depends on: module, base model and adapter config."""
-        return {
-            "module": type(self).__name__,
-            **ckpt.base_identity(self.hparams.model, self.model.config),
-            "lora": asdict(self.lora) if self.lora is not None else None,
-        }
+    # ---- adapters and checkpoints (the rest is AdapterModule's) ---------------------------------------------------
+    adapter_dir_name = "reward_adapter"
 
-    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
-        """The trainable entries of ``state_dict()`` (adapters and score head; everything when fully fine-tuned)."""
-        trainable = {f"model.{n}" for n, p in self.model.named_parameters() if p.requires_grad}
-        return ckpt.trainable_only(self.state_dict(), trainable)
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        """LoRA adapters and the score head (every weight when fully fine-tuned)."""
+        return [p for p in self.model.parameters() if p.requires_grad]
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Keep only trainable parameters (never the frozen base), plus the run's identity and RNG states."""
-        checkpoint["state_dict"] = ckpt.trainable_only(checkpoint["state_dict"], set(self.trainable_state_dict()))
-        ckpt.save_extras(checkpoint, self.identity())
+    def base_config(self) -> Any:
+        return self.model.config
 
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint of another base model, adapter config or module; restore the RNG states."""
-        ckpt.load_extras(checkpoint, self.identity(), self.trainable_state_dict())
-
-    def on_train_end(self) -> None:
-        log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
-        with ckpt.full_parameters(self.trainer):  # under FSDP every rank gathers; rank zero writes
-            if self.trainer.is_global_zero:
-                root = self.hparams.save_dir or str(Path(log_dir or self.trainer.default_root_dir) / "reward_adapter")
-                self.saved_adapter = self.save_adapter(root)
-                rank_zero_info(f"reward adapter saved to {self.saved_adapter}")
-
-    def save_adapter(self, path: str | Path) -> Path:
-        """Write a PEFT adapter directory (LoRA + score head, safetensors) with the tokenizer, atomically.
+    def write_adapters(self, path: Path) -> None:
+        """A PEFT adapter directory (LoRA + score head, safetensors) with the tokenizer, at ``path`` itself.
 
         Plain ``transformers`` + ``peft`` reload it: ``AutoModelForSequenceClassification.from_pretrained(base,
         num_labels=1)`` then ``PeftModel.from_pretrained(model, path)``. A fully fine-tuned model is saved whole.
         """
-        path = Path(path)
-        with atomic_directory(path) as tmp:
-            self.model.save_pretrained(tmp, safe_serialization=True)
-            self.tokenizer.save_pretrained(tmp)
-            meta = {
-                "stage": "reward_model",
-                "model": self.hparams.model,
-                "base": ckpt.base_identity(self.hparams.model, self.model.config),
-                "role": "sequence-classification",
-                "lora": asdict(self.lora) if self.lora is not None else None,
-                "pad_token_id": self.tokenizer.pad_token_id,
-                "peft": isinstance(self.model, PeftModel),
-            }
-            (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
-        return path
+        self.model.save_pretrained(path, safe_serialization=True)
+        self.tokenizer.save_pretrained(path)
+        write_meta(path, {
+            "stage": "reward_model",
+            "model": self.hparams.model,
+            "base": ckpt.base_identity(self.hparams.model, self.model.config),
+            "role": "sequence-classification",
+            "lora": asdict(self.lora) if self.lora is not None else None,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "peft": isinstance(self.model, PeftModel),
+        })  # fmt: skip

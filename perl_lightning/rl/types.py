@@ -8,33 +8,15 @@ logits at column ``P + t - 1``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 
+from perl_lightning.rl.config import SamplingConfig
 
-@dataclass
-class SamplingConfig:
-    """How responses are sampled.
-
-    Attributes:
-        max_new_tokens: most tokens per response.
-        min_new_tokens: EOS is forbidden before this many tokens.
-        temperature: softmax temperature; log-probs are recomputed with the same temperature.
-        top_p: nucleus sampling threshold (1.0 disables).
-        top_k: top-k sampling (0 disables).
-        do_sample: sample (``True``) or decode greedily.
-        stop_strings: extra strings that end a response (the response is cut after the first one).
-    """
-
-    max_new_tokens: int = 64
-    min_new_tokens: int = 0
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
-    do_sample: bool = True
-    stop_strings: list[str] = field(default_factory=list)
+__all__ = ["Experience", "Rollout", "SamplingConfig", "Scores", "TokenRewards", "concat_rollouts"]
 
 
 class Rollout(NamedTuple):
@@ -47,6 +29,8 @@ class Rollout(NamedTuple):
     prompt_length: int  # P
     prompts: list[str]  # N prompt texts (repeated for the samples of a prompt)
     responses: list[str]  # N decoded responses (special tokens removed)
+    row_ids: Sequence[str] = ()  # N ids of the data rows the prompts came from (repeated like the prompts)
+    metadata: Sequence[dict[str, Any]] = ()  # N rows' extra fields (gold answers, ...), for rewards and evaluation
 
     @property
     def responses_ids(self) -> torch.Tensor:
@@ -57,6 +41,40 @@ class Rollout(NamedTuple):
     def lengths(self) -> torch.Tensor:
         """Response lengths in tokens (N,)."""
         return self.response_mask.sum(-1)
+
+    def select(self, rows: Sequence[int]) -> Rollout:
+        """The rollout of the given rows only (in that order)."""
+        idx = torch.as_tensor(list(rows), dtype=torch.long, device=self.sequences.device)
+        pick = list(rows)
+        return Rollout(
+            self.sequences[idx], self.attention_mask[idx], self.response_mask[idx], self.ended[idx],
+            self.prompt_length, [self.prompts[i] for i in pick], [self.responses[i] for i in pick],
+            [self.row_ids[i] for i in pick] if self.row_ids else (),
+            [self.metadata[i] for i in pick] if self.metadata else (),
+        )  # fmt: skip
+
+
+def concat_rollouts(parts: Sequence[Rollout], pad_id: int = 0) -> Rollout:
+    """Rows of several rollouts of the same prompt width, responses right-padded to the longest (masked)."""
+    if len({p.prompt_length for p in parts}) != 1:
+        raise ValueError("concat_rollouts needs rollouts of one prompt width")
+    width = max(p.sequences.shape[1] for p in parts)
+
+    def right_pad(t: torch.Tensor, value: int) -> torch.Tensor:
+        return F.pad(t, (0, width - t.shape[1]), value=value)
+
+    resp_width = width - parts[0].prompt_length
+    return Rollout(
+        torch.cat([right_pad(p.sequences, pad_id) for p in parts]),
+        torch.cat([right_pad(p.attention_mask, 0) for p in parts]),
+        torch.cat([F.pad(p.response_mask, (0, resp_width - p.response_mask.shape[1])) for p in parts]),
+        torch.cat([p.ended for p in parts]),
+        parts[0].prompt_length,
+        [t for p in parts for t in p.prompts],
+        [t for p in parts for t in p.responses],
+        [t for p in parts for t in p.row_ids],
+        [t for p in parts for t in p.metadata],
+    )
 
 
 class Experience(NamedTuple):
@@ -75,9 +93,8 @@ class Experience(NamedTuple):
 class Scores(NamedTuple):
     """Sequence-level rewards of a rollout."""
 
-    raw: torch.Tensor  # (N,) reward model / function output (ensemble-reduced), before penalties
+    raw: torch.Tensor  # (N,) weighted sum of the reward sources, before shaping
     shaped: torch.Tensor  # (N,) after normalisation, clipping, length and no-EOS penalties
-    members: torch.Tensor  # (M, N) each reward source's raw score (M = 1 without an ensemble)
 
 
 class TokenRewards(NamedTuple):

@@ -1,0 +1,47 @@
+"""SampleTable: the evaluation's sample table (prompt, response before and after, rewards) to CSV or a W&B table."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import WandbLogger
+
+#: Columns of the table, in order (what ``PolicyModule.eval_samples`` rows hold).
+COLUMNS = ["row_id", "prompt", "before", "after", "reward_before", "reward_after"]
+
+
+class SampleTable(Callback):
+    """After each validation, write the module's ``eval_samples`` rows (a few held-out prompts with the initial and
+    the current policy's responses and rewards): a W&B table ``val/samples`` under a ``WandbLogger``, else
+    ``<log_dir>/samples/step_<global step>.csv``. ``PolicyModule`` adds one with the defaults when none is configured.
+
+    Args:
+        dirpath: where the CSV files go; ``None``: ``<log_dir>/samples``.
+        wandb: log a W&B table when a ``WandbLogger`` is attached (else CSV anyway).
+    """
+
+    def __init__(self, dirpath: str | None = None, wandb: bool = True) -> None:
+        self.dirpath, self.wandb = dirpath, wandb
+        self.written: list[Path] = []
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        log_dir = trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
+        rows = [[row.get(c) for c in COLUMNS] for row in getattr(pl_module, "eval_samples", [])]
+        if not rows or trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)] if self.wandb else []
+        for logger in loggers:
+            logger.log_table(key="val/samples", columns=COLUMNS, data=rows, step=trainer.global_step)
+        if loggers:
+            return
+        root = Path(self.dirpath or Path(log_dir or trainer.default_root_dir) / "samples")
+        root.mkdir(parents=True, exist_ok=True)
+        path = root / f"step_{trainer.global_step:06d}.csv"
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([COLUMNS, *rows])
+        tmp.replace(path)  # atomic: a reader never sees half a table
+        self.written.append(path)
