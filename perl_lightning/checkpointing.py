@@ -138,12 +138,16 @@ def full_parameters(trainer: Any) -> Iterator[None]:
     """Every parameter whole on every rank for the duration (a collective: all ranks must enter).
 
     Under Lightning's ``FSDPStrategy`` the parameters are flat shards outside forward; writing adapters needs them
-    gathered (``FullyShardedDataParallel.summon_full_params``, no write-back). Other strategies hold whole
-    parameters already (DDP, DeepSpeed ZeRO-1/2); DeepSpeed ZeRO-3 is not handled here: use its ``.ckpt``.
+    gathered (``summon_full_params``, no write-back). Under ``ModelParallelStrategy`` (FSDP2) parameters stay sharded
+    ``DTensor``s: every rank runs the writer, which gathers each tensor it writes (``full_tensor``), and only rank
+    zero keeps the files (``AdapterModule.on_train_end``). Other strategies hold whole parameters already (DDP,
+    DeepSpeed ZeRO-1/2);
+    DeepSpeed ZeRO-3 is not handled here: use its ``.ckpt``.
     """
     strategy = getattr(trainer, "strategy", None)
-    if isinstance(strategy, FSDPStrategy) and strategy.model is not None:
-        with FullyShardedDataParallel.summon_full_params(strategy.model, writeback=False):
+    model = getattr(strategy, "model", None)
+    if isinstance(strategy, FSDPStrategy) and model is not None:
+        with FullyShardedDataParallel.summon_full_params(model, writeback=False):
             yield
     else:
         yield

@@ -26,6 +26,7 @@ import torch
 from peft import PeftModel, get_peft_model_state_dict
 from safetensors.torch import load_file, save_file
 from torch import nn
+from torch.distributed.tensor import DTensor
 from transformers import PreTrainedTokenizerBase
 
 from perl_lightning.checkpointing import CheckpointMismatchError, base_identity
@@ -124,6 +125,12 @@ def read_reward_adapter(path: str | Path) -> RewardAdapterFiles:
     )
 
 
+def whole(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Tensors ready to write: FSDP2-sharded ``DTensor``s gathered (a collective: every rank must call it in the same
+    order), all detached and contiguous."""
+    return {k: (v.full_tensor() if isinstance(v, DTensor) else v).detach().contiguous() for k, v in state.items()}
+
+
 def write_adapter_dir(
     out: Path,
     model: nn.Module,
@@ -144,7 +151,7 @@ def write_adapter_dir(
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(model, PeftModel):
         state = get_peft_model_state_dict(model, adapter_name=adapter_name)
-        save_file({k: v.detach().contiguous() for k, v in state.items()}, str(out / "adapter_model.safetensors"))
+        save_file(whole(state), str(out / "adapter_model.safetensors"))
         config = copy.deepcopy(model.peft_config[adapter_name])
         config.inference_mode = True
         config.base_model_name_or_path = base_model
@@ -152,7 +159,7 @@ def write_adapter_dir(
     else:
         model.save_pretrained(out, safe_serialization=True)
     if head is not None:
-        save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()}, str(out / head_file))
+        save_file(whole(head.state_dict()), str(out / head_file))
     tokenizer.save_pretrained(out)
     full_meta = {**meta, "peft": isinstance(model, PeftModel), "head_file": head_file if head is not None else None}
     write_meta(out, full_meta)

@@ -8,12 +8,15 @@ policy and the SFT module:
 * ``.ckpt``: only the trainable tensors (never a frozen base or reward), the run identity (module, base name and
   architecture, adapter config), every rank's RNG state and the subclass's extra state; a checkpoint of another base,
   adapter config or module is refused with each differing field named (``perl_lightning.checkpointing``);
+* FSDP2 under Lightning's ``ModelParallelStrategy``: :meth:`configure_model` shards the backbones the subclass
+  names (:meth:`fsdp_units`);
 * adapters written once, atomically, at the end of fit, by rank zero after every rank gathered whole parameters
-  (FSDP) under ``<log_dir>/<adapter_dir_name>`` or ``save_dir``, with :meth:`save_adapters`.
+  (FSDP, FSDP2) under ``<log_dir>/<adapter_dir_name>`` or ``save_dir``, with :meth:`save_adapters`.
 """
 
 from __future__ import annotations
 
+import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -21,11 +24,14 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.strategies import ModelParallelStrategy
 from lightning.pytorch.utilities import rank_zero_info
+from torch.distributed.fsdp import FSDPModule, fully_shard
 
 from perl_lightning import checkpointing as ckpt
 from perl_lightning.io import atomic_directory
 from perl_lightning.models.adapters import LoRAConfig
+from perl_lightning.models.sharding import shard_backbone
 
 
 def plain(value: Any) -> Any:
@@ -71,6 +77,10 @@ class AdapterModule(L.LightningModule, ABC):
     def write_adapters(self, path: Path) -> None:
         """Write the adapter directories into ``path`` (an empty temporary directory)."""
 
+    def fsdp_units(self) -> tuple[list[torch.nn.Module], list[torch.nn.Module]]:
+        """What FSDP2 shards: ``(backbones, heads)``; backbones are transformers models or ``PeftModel``s."""
+        return [], []
+
     def identity_extras(self) -> dict[str, Any]:
         """Further facts a checkpoint of this module depends on (e.g. the RL layout)."""
         return {}
@@ -83,6 +93,22 @@ class AdapterModule(L.LightningModule, ABC):
         """Restore what :meth:`extra_state` returned."""
 
     # ---- shared behaviour ----------------------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        """Under ``ModelParallelStrategy`` (FSDP2, ``data_parallel_size`` = number of processes) shard every backbone
+        block by block and every trained head over the data-parallel mesh; other strategies leave the model whole.
+        Idempotent (Lightning may call it more than once)."""
+        mesh = self.device_mesh
+        if mesh is None:
+            return
+        if mesh.mesh_dim_names and "data_parallel" in mesh.mesh_dim_names:
+            mesh = mesh["data_parallel"]
+        backbones, heads = self.fsdp_units()
+        for backbone in backbones:
+            shard_backbone(backbone, mesh)
+        for head in heads:
+            if not isinstance(head, FSDPModule):
+                fully_shard(head, mesh=mesh)  # trained heads outside the backbone: their gradients reduced too
+
     def identity(self) -> dict[str, Any]:
         """What a checkpoint or adapter of this module depends on: module, base model, adapter config, extras."""
         return {
@@ -109,13 +135,17 @@ class AdapterModule(L.LightningModule, ABC):
         self.load_extra_state(extras.get("extra") or {})
 
     def on_train_end(self) -> None:
-        """Write the adapters once: every rank gathers whole parameters (FSDP), rank zero writes."""
+        """Write the adapters once: every rank gathers whole parameters (FSDP), rank zero writes. Under FSDP2 every
+        rank runs the writer (it gathers each tensor, a collective) and the other ranks' copies are discarded."""
         log_dir = self.trainer.log_dir  # a broadcast under DDP: every rank must ask, not only rank 0
         with ckpt.full_parameters(self.trainer):
             if self.trainer.is_global_zero:
                 root = self.save_dir or Path(log_dir or self.trainer.default_root_dir) / self.adapter_dir_name
                 self.saved_adapters = self.save_adapters(root)
                 rank_zero_info(f"{type(self).__name__}: adapters saved to {self.saved_adapters}")
+            elif isinstance(self.trainer.strategy, ModelParallelStrategy):
+                with tempfile.TemporaryDirectory() as scratch:
+                    self.write_adapters(Path(scratch))
 
     def save_adapters(self, path: str | Path) -> Path:
         """Write this module's adapter directories to ``path`` atomically (the previous contents survive a failure).

@@ -333,6 +333,17 @@ class PolicyModule(AdapterModule):
     def base_config(self) -> Any:
         return self.models.model.config
 
+    def configure_model(self) -> None:
+        """FSDP2 under ``ModelParallelStrategy`` (see ``AdapterModule``); sharding replaces the parameters with
+        ``DTensor`` ones, so the trainable list (optimizer, adapter switching) is collected again afterwards."""
+        super().configure_model()
+        self.models.freeze_all_but_trained()
+
+    def fsdp_units(self) -> tuple[list[torch.nn.Module], list[torch.nn.Module]]:
+        m = self.models
+        heads = [m.value_head] if m.value_head is not None else []
+        return [x for x in (m.model, m.value_model, m.reference_model) if x is not None], heads
+
     def identity_extras(self) -> dict[str, Any]:
         return {"layout": self.models.layout, "value": self.models.value_head is not None}
 

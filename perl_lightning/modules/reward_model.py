@@ -15,8 +15,8 @@ from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
 from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters, head_names
-from perl_lightning.models.artifacts import write_meta
-from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
+from perl_lightning.models.artifacts import write_adapter_dir, write_meta
+from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
 from perl_lightning.modules.base import AdapterModule
 from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
@@ -274,14 +274,20 @@ class RewardModelModule(AdapterModule):
     def base_config(self) -> Any:
         return self.model.config
 
+    def fsdp_units(self) -> tuple[list[torch.nn.Module], list[torch.nn.Module]]:
+        return [self.model], []
+
     def write_adapters(self, path: Path) -> None:
         """A PEFT adapter directory (LoRA + score head, safetensors) with the tokenizer, at ``path`` itself.
 
         Plain ``transformers`` + ``peft`` reload it: ``AutoModelForSequenceClassification.from_pretrained(base,
         num_labels=1)`` then ``PeftModel.from_pretrained(model, path)``. A fully fine-tuned model is saved whole.
         """
-        self.model.save_pretrained(path, safe_serialization=True)
-        self.tokenizer.save_pretrained(path)
+        if isinstance(self.model, PeftModel):  # gathers FSDP2-sharded tensors; same files as peft's save_pretrained
+            write_adapter_dir(path, self.model, "default", resolve_model_path(self.hparams.model), self.tokenizer, {})
+        else:
+            self.model.save_pretrained(path, safe_serialization=True)
+            self.tokenizer.save_pretrained(path)
         write_meta(path, {
             "stage": "reward_model",
             "model": self.hparams.model,
