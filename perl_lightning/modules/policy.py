@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from perl_lightning.models.adapters import LoRAConfig, as_lora_config, count_par
 from perl_lightning.models.topology import Layout, PolicyModels, Role
 from perl_lightning.modules.base import AdapterModule
 from perl_lightning.modules.optim import OptimConfig, build_optimizer
-from perl_lightning.modules.rl_steps import dynamic_sampling, step_metrics
+from perl_lightning.modules.rl_steps import dynamic_sampling, eval_mode, step_metrics
 from perl_lightning.profiling import PhaseMeter
 from perl_lightning.rewards.layer import RewardResult, RewardSpec, build_rewards
 from perl_lightning.rl.advantages import RunningMeanStd, masked_mean
@@ -129,11 +127,6 @@ class PolicyModule(AdapterModule):
         """The policy model (the shared backbone with its adapters in the hydra layout)."""
         return self.models.model
 
-    @property
-    def kl_enabled(self) -> bool:
-        """Whether the KL term can be non-zero (else the reference pass is skipped)."""
-        return self.kl.estimator != "none" and (self.kl.coef != 0.0 or self.kl_ctl.value != 0.0)
-
     # ---- phases --------------------------------------------------------------------------------------------------
     def generate(self, batch: PromptBatch, config: SamplingConfig, role: Role = "policy", k: int = 1) -> Rollout:
         """Sample ``k`` responses per prompt (samples of a prompt contiguous) from ``role``."""
@@ -149,40 +142,25 @@ class PolicyModule(AdapterModule):
         """Every reward source's scores and their weighted total (N,)."""
         return self.rewards(rollout)
 
-    @contextmanager
-    def _phase(self, name: str) -> Iterator[None]:
-        with self.meter.phase(name):
-            yield
-
-    @contextmanager
-    def _eval_mode(self) -> Iterator[None]:
-        modes = {m: m.training for m in self.modules()}  # frozen parts stay in eval mode afterwards
-        self.eval()
-        try:
-            yield
-        finally:
-            for module, training in modes.items():
-                module.training = training
-
     # ---- the RL step ---------------------------------------------------------------------------------------------
     def training_step(self, batch: PromptBatch, batch_idx: int) -> None:
         self.meter.reset()
-        with self._eval_mode():
-            with self._phase("rollout"):  # 1. y ~ pi(.|x), k per prompt
+        with eval_mode(self):
+            with self.meter.phase("rollout"):  # 1. y ~ pi(.|x), k per prompt
                 rollout = self.generate(batch, self.sampling, k=self.k)
-            with self._phase("scoring"):  # 2. r(x, y) from every reward source
+            with self.meter.phase("scoring"):  # 2. r(x, y) from every reward source
                 result = self.score(rollout)
             pad, world = self.tokenizer.pad_token_id, self.trainer.world_size
             rollout, result, groups = dynamic_sampling(batch, rollout, result, self.cfg, self._redraw, pad, world)
             if rollout is None:  # every group had equal rewards (update.zero_std: drop / resample)
                 return self._log_skipped(groups)
             self.meter.add_tokens(rollout.attention_mask.sum())  # prompt + generated, no padding
-            with self._phase("rollout"):  # 3. log pi_old(y|x); V(s_t)
+            with self.meter.phase("rollout"):  # 3. log pi_old(y|x); V(s_t)
                 old_logprobs, entropy = self.logprobs(rollout, "policy", with_entropy=True)
                 old_values = self.models.values(rollout, self.hparams.forward_batch_size)
             ref_logprobs = None
-            if self.kl_enabled:
-                with self._phase("reference"):  # 4. log pi_ref(y|x): adapters off (or the frozen initial adapter)
+            if self.kl.enabled:
+                with self.meter.phase("reference"):  # 4. log pi_ref(y|x): adapters off (or the frozen initial adapter)
                     (ref_logprobs,) = self.logprobs(rollout, "reference")
         mask = rollout.response_mask.float()  # (N, R)
         sh = self.shaping  # 5. shaped score; r_t = -beta KL_t (+ score at the last token)
@@ -197,13 +175,13 @@ class PolicyModule(AdapterModule):
         ref = old_logprobs if ref_logprobs is None else ref_logprobs
         exp = Experience(rollout.sequences, rollout.attention_mask, mask, old_logprobs, ref, old_values,
                          advantages, returns)  # fmt: skip
-        with self._phase("update"):  # 7. update_epochs x num_minibatches optimizer steps
+        with self.meter.phase("update"):  # 7. update_epochs x num_minibatches optimizer steps
             stats = self.update(exp, rollout.prompt_length)
-        if self.kl_enabled:  # 8. adapt beta, on the KL over all ranks: one beta for all
+        if self.kl.enabled:  # 8. adapt beta, on the KL over all ranks: one beta for all
             kl = self.trainer.strategy.reduce(rewards.kl_k1.mean(), reduce_op="mean")
             self.kl_ctl.update(float(kl), n_steps=mask.shape[0] * self.trainer.world_size)
-        in_loss = self.kl_ctl.value if self.kl.placement == "loss" and self.kl_enabled else 0.0
-        metrics = {**step_metrics(rollout, result, scores, rewards, entropy, exp, in_loss, self.kl_enabled,
+        in_loss = self.kl_ctl.value if self.kl.placement == "loss" and self.kl.enabled else 0.0
+        metrics = {**step_metrics(rollout, result, scores, rewards, entropy, exp, in_loss, self.kl.enabled,
                                   self.models.value_head is not None),
                    **stats, **{f"rl/{k}": v for k, v in groups.items()}, "rl/kl_coef": self.kl_ctl.value,
                    **self.meter.time_metrics(("rollout", "scoring", "reference", "update"))}  # fmt: skip
@@ -212,9 +190,9 @@ class PolicyModule(AdapterModule):
 
     def _redraw(self, batch: PromptBatch) -> tuple[Rollout, RewardResult]:
         """k fresh samples per prompt of ``batch``, scored (dynamic sampling's redraw)."""
-        with self._phase("rollout"):
+        with self.meter.phase("rollout"):
             rollout = self.generate(batch, self.sampling, k=self.k)
-        with self._phase("scoring"):
+        with self.meter.phase("scoring"):
             return rollout, self.score(rollout)
 
     def _log_skipped(self, groups: dict[str, float]) -> None:
@@ -253,7 +231,7 @@ class PolicyModule(AdapterModule):
         loss, stats = self.algo.loss(logprobs, exp.old_logprobs, exp.advantages, mask, cfg,
                                      self.sampling.max_new_tokens)  # fmt: skip
         stats = {"rl/policy_loss": loss.detach(), "rl/clipfrac": stats["clipfrac"], "rl/approx_kl": stats["approx_kl"]}
-        if self.kl.placement == "loss" and self.kl_enabled:
+        if self.kl.placement == "loss" and self.kl.enabled:
             loss = loss + self.kl_ctl.value * masked_mean(masked_kl(logprobs, exp.ref_logprobs, mask, "k3"), mask)
         if entropy is not None:
             loss = loss - cfg.entropy_coef * masked_mean(entropy, mask)

@@ -1,11 +1,13 @@
-"""Two parts of the RL step kept out of ``policy.py`` so that its ``training_step`` reads like the algorithm box:
-DAPO-style handling of groups whose rewards are all equal, and the step's metrics."""
+"""Parts of the RL step kept out of ``policy.py`` so that its ``training_step`` reads like the algorithm box:
+DAPO-style handling of groups whose rewards are all equal, the step's metrics, eval mode for the rollout."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
+from torch import nn
 
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.rewards.layer import RewardResult
@@ -14,6 +16,19 @@ from perl_lightning.rl.config import UpdateConfig
 from perl_lightning.rl.types import Experience, Rollout, TokenRewards, concat_rollouts
 
 Redraw = Callable[[PromptBatch], tuple[Rollout, RewardResult]]
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """Every submodule in eval mode (no dropout while sampling and scoring), each one's own mode restored after:
+    frozen parts stay in eval mode."""
+    modes = {m: m.training for m in module.modules()}
+    module.eval()
+    try:
+        yield
+    finally:
+        for sub, training in modes.items():
+            sub.training = training
 
 
 def select_result(result: RewardResult, rows: list[int]) -> RewardResult:
