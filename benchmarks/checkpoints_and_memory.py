@@ -42,7 +42,8 @@ def main() -> None:
     from perl_lightning.models.adapters import LoRAConfig
     from perl_lightning.models.backbone import resolve_model_path
     from perl_lightning.modules import PolicyModule, RewardModelModule
-    from perl_lightning.rl.types import SamplingConfig
+    from perl_lightning.rewards.layer import RewardSpec
+    from perl_lightning.rl.config import SamplingConfig, UpdateConfig
 
     torch.set_num_threads(2)
     out = Path(args.out or tempfile.mkdtemp(prefix="perl-ckpt-"))
@@ -80,9 +81,9 @@ def main() -> None:
         return PolicyModule(
             model=args.model,
             algorithm="rloo",
-            samples_per_prompt=2,
+            update=UpdateConfig(samples_per_prompt=2),
             lora=LoRAConfig(r=8, alpha=16),
-            reward_adapter=str(out / "rm_adapter"),
+            rewards=[RewardSpec(str(out / "rm_adapter"))],
             sampling=SamplingConfig(max_new_tokens=48),
             save_dir=str(out / "rl_adapters"),
         )

@@ -52,11 +52,21 @@ def make_reward_adapter(args: argparse.Namespace) -> str:
 def run_layout(layout: str, args: argparse.Namespace) -> dict:
     import lightning as L
     import torch
+    from lightning.pytorch.callbacks import Callback
 
     from perl_lightning.data.prompts import PromptDataModule
     from perl_lightning.models.adapters import LoRAConfig
+    from perl_lightning.modules.optim import OptimConfig
     from perl_lightning.modules.policy import PolicyModule
-    from perl_lightning.rl.types import SamplingConfig
+    from perl_lightning.rewards.layer import RewardSpec
+    from perl_lightning.rl.config import EvalConfig, SamplingConfig, UpdateConfig
+
+    class StepTimes(Callback):
+        def __init__(self) -> None:
+            self.steps: list[dict[str, float]] = []
+
+        def on_train_batch_end(self, trainer, *args) -> None:
+            self.steps.append({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("time/")})
 
     torch.set_num_threads(args.threads)
     L.seed_everything(0, verbose=False)
@@ -65,12 +75,13 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
         algorithm="rloo",
         layout=layout,
         lora=LoRAConfig(r=8, alpha=16),
-        reward_adapter=args.reward_adapter,
-        samples_per_prompt=2,
+        rewards=[RewardSpec(args.reward_adapter)],
+        update=UpdateConfig(samples_per_prompt=2),
         sampling=SamplingConfig(max_new_tokens=48, min_new_tokens=48, temperature=1.0),
-        learning_rate=1e-4,
-        num_eval_samples=0,
+        optim=OptimConfig(learning_rate=1e-4),
+        evaluation=EvalConfig(num_samples=0),
     )
+    times = StepTimes()
     dm = PromptDataModule(batch_size=4, max_prompt_length=128, seed=0)
     trainer = L.Trainer(
         accelerator="cpu",
@@ -81,9 +92,10 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
         enable_model_summary=False,
         limit_val_batches=0,
         num_sanity_val_steps=0,
+        callbacks=[times],
     )
     trainer.fit(policy, dm)
-    steps = policy.history[1:] or policy.history  # the first step warms caches up
+    steps = times.steps[1:] or times.steps  # the first step warms caches up
     phases = {k: statistics.median(h[f"time/{k}"] for h in steps) for k in PHASES}
     return {
         "layout": layout,
