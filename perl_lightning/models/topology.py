@@ -206,7 +206,7 @@ class PolicyModels(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:  # fmt: skip
         """Log-probs (N, R) of the response tokens under the policy, with gradients (and entropy if asked)."""
         with self.role("policy") as model:
-            return response_logprobs(model, sequences, attention_mask, prompt_length, 1.0, with_entropy)
+            return response_logprobs(model, sequences, attention_mask, prompt_length, temperature, with_entropy)
 
     def train_values(self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int) -> torch.Tensor:
         """Values (N, R) under the value adapter and head (with gradients when enabled)."""
