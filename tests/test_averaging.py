@@ -23,8 +23,10 @@ from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.models.backbone import load_backbone
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
-from perl_lightning.rl.rollout import AdapterReward, reduce_ensemble
-from perl_lightning.rl.types import Rollout, SamplingConfig
+from perl_lightning.rewards import AdapterReward, RewardSpec
+from perl_lightning.rl.config import SamplingConfig, UpdateConfig
+from perl_lightning.rl.shaping import reduce_ensemble
+from perl_lightning.rl.types import Rollout
 
 WEIGHTS = "adapter_model.safetensors"
 TOPICS = ["bread", "rain", "chess", "tea", "maps", "bees", "glass", "jazz", "clay", "kites", "moss", "salt"]
@@ -52,7 +54,7 @@ def members(tmp_path_factory) -> SimpleNamespace:
                   enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
                   default_root_dir=tmp).fit(rm, dm)  # fmt: skip
         modules.append(rm.eval())
-        paths.append(rm.saved_adapter)
+        paths.append(rm.saved_adapters)
     return SimpleNamespace(modules=modules, paths=paths, tmp=tmp)
 
 
@@ -189,15 +191,17 @@ def test_reward_ensemble_through_the_policy_scoring_path(members, tiny_tokenizer
     stand-alone reward models; the mean's margin ``r_chosen - r_rejected`` varies less across held-out pairs than
     the members' on average (Var(mean) <= mean Var; strict unless the members are perfectly correlated)."""
     paths = [str(p) for p in members.paths]
-    policy = PolicyModule(model="tiny-llama", algorithm="rloo", samples_per_prompt=2, lora=LoRAConfig(r=4, alpha=8),
-                          reward_adapter=paths, sampling=SamplingConfig(max_new_tokens=4))  # fmt: skip
+    policy = PolicyModule(model="tiny-llama", algorithm="rloo", update=UpdateConfig(samples_per_prompt=2),
+                          lora=LoRAConfig(r=4, alpha=8), rewards=[RewardSpec(paths)],
+                          sampling=SamplingConfig(max_new_tokens=4))  # fmt: skip
     policy.eval()
-    assert [type(r) for r in policy.reward_models] == [AdapterReward] * 3
+    (ensemble,) = policy.rewards.model_sources  # the three members are one source
+    assert [type(r) for r in ensemble.members] == [AdapterReward] * 3
     assert {"reward", "reward_1", "reward_2"} <= set(policy.model.peft_config)
     base_numel = sum(p.numel() for p in load_backbone("tiny-llama", tokenizer=tiny_tokenizer).parameters())
     seen, numel = set(), 0
     for name, p in policy.named_parameters():
-        if "lora_" in name or "reward_models" in name or p.data_ptr() in seen:
+        if "lora_" in name or name.startswith("rewards.") or p.data_ptr() in seen:
             continue
         seen.add(p.data_ptr())
         numel += p.numel()
@@ -210,7 +214,8 @@ def test_reward_ensemble_through_the_policy_scoring_path(members, tiny_tokenizer
     body = policy.model.get_base_model().model
     calls = []
     hook = body.register_forward_hook(lambda *_: calls.append(1))
-    raw, stacked = policy.score(rollout)
+    result = policy.score(rollout)
+    raw, stacked = result.total, result.members["rm"]
     hook.remove()
     assert len(calls) == 3, "one backbone pass per reward adapter"
     with torch.no_grad():
@@ -218,8 +223,8 @@ def test_reward_ensemble_through_the_policy_scoring_path(members, tiny_tokenizer
     torch.testing.assert_close(stacked, manual, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(raw, manual.mean(0), atol=1e-5, rtol=1e-5)
     for how in ("min", "mean_minus_std"):
-        policy.hparams.ensemble_reduce = how
-        torch.testing.assert_close(policy.score(rollout)[0], reduce_ensemble(manual, how, 1.0), atol=1e-5, rtol=1e-5)
+        ensemble.reduce = how
+        torch.testing.assert_close(policy.score(rollout).total, reduce_ensemble(manual, how, 1.0), atol=1e-5, rtol=1e-5)
 
     margins = manual[:, :b] - manual[:, b:]  # (3, B) each member's r_chosen - r_rejected
     ensemble_margin = raw[:b] - raw[b:]  # (B,)
@@ -230,6 +235,8 @@ def test_reward_ensemble_through_the_policy_scoring_path(members, tiny_tokenizer
     from perl_lightning.data.prompts import PromptDataModule
 
     dm = PromptDataModule(limit=4, batch_size=2, max_prompt_length=32, val_limit=2)
-    L.Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0).fit(policy, dm)  # fmt: skip
-    assert policy.history[-1]["rl/reward_ensemble_std"] > 0
+    trainer = L.Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                        num_sanity_val_steps=0)  # fmt: skip
+    trainer.fit(policy, dm)
+    assert float(trainer.callback_metrics["rl/reward_ensemble_std"]) > 0

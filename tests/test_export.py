@@ -20,6 +20,7 @@ from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.models.backbone import load_backbone
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
+from perl_lightning.rewards import RewardSpec
 from perl_lightning.rl.types import SamplingConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def policy_dir(tmp_path_factory) -> Path:
         model="tiny-llama",
         algorithm="ppo",
         lora=LoRAConfig(r=4, alpha=8, dropout=0.0),
-        reward_fn="perl_lightning.rl.rollout:newline_reward",
+        rewards=[RewardSpec("perl_lightning.rewards.toy:newline_reward")],
         sampling=SamplingConfig(max_new_tokens=4),
     )
     _perturb(module)
@@ -57,7 +58,7 @@ def reward(tmp_path_factory) -> SimpleNamespace:
     torch.manual_seed(1)
     rm = RewardModelModule(model="tiny-llama", lora=LoRAConfig(r=4, alpha=8, dropout=0.0))
     _perturb(rm)
-    path = rm.save_adapter(tmp_path_factory.mktemp("rm") / "reward_adapter")
+    path = rm.save_adapters(tmp_path_factory.mktemp("rm") / "reward_adapter")
     with torch.no_grad():
         rewards = rm.eval()(IDS, MASK)
     return SimpleNamespace(path=path, rewards=rewards)
@@ -163,7 +164,7 @@ def test_value_adapter_exports_only_as_an_adapter_with_its_head(policy_dir, tmp_
 def test_fully_finetuned_save(tmp_path):
     rm = RewardModelModule(model="tiny-llama", lora=None)
     _perturb(rm, 0.01)
-    full = rm.save_adapter(tmp_path / "full")
+    full = rm.save_adapters(tmp_path / "full")
     with torch.no_grad():
         expected = rm.eval()(IDS, MASK)
     out = export(full, tmp_path / "merged")

@@ -1,12 +1,63 @@
-"""conf/logger/wandb.yaml works offline with the real wandb package: metrics and config land in the run files."""
+"""conf/logger/wandb.yaml works offline with the real wandb package: metrics and config land in the run files.
+
+The run's ``.wandb`` file is read back record by record (wandb's LevelDB-style log of ``wandb_internal_pb2.Record``
+protobufs), so the tests compare logged values, not only key names.
+"""
 
 from __future__ import annotations
 
+import json
+import struct
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from perl_lightning.callbacks.sample_table import COLUMNS
 from perl_lightning.cli import PerlCLI
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
+BLOCK, HEADER = 32768, 7  # the log's block size and per-chunk header (crc32, length, type)
+
+
+def _records(path: Path) -> Iterator:
+    """The protobuf records of a ``.wandb`` file (chunks FULL=1 or FIRST=2, MIDDLE=3..., LAST=4; never across the
+    zero padding at a block's end)."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data = path.read_bytes()
+    ident, magic, _version = struct.unpack("<4sHB", data[:HEADER])
+    assert (ident, magic) == (b":W&B", 0xBEE1), f"{path}: not a wandb log ({ident!r}, {magic:#x})"
+    pos, pending = HEADER, b""
+    while pos + HEADER <= len(data):
+        left = BLOCK - pos % BLOCK
+        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        if left < HEADER or (kind == 0 and length == 0):  # block padding
+            pos += left
+            continue
+        pending += data[pos + HEADER : pos + HEADER + length]
+        pos += HEADER + length
+        if kind in (1, 4):
+            record = pb.Record()
+            record.ParseFromString(pending)
+            pending = b""
+            yield record
+
+
+def _history(run: Path) -> list[dict[str, object]]:
+    """Every history row (``wandb.log`` call) of an offline run, values decoded from JSON."""
+    rows = []
+    for record in _records(next(run.rglob("*.wandb"))):
+        if record.WhichOneof("record_type") == "history":
+            rows.append({item.key or "/".join(item.nested_key): json.loads(item.value_json)
+                         for item in record.history.item})  # fmt: skip
+    return rows
+
+
+def _last(rows: list[dict[str, object]], key: str) -> object:
+    values = [row[key] for row in rows if key in row]
+    assert values, f"{key} was never logged; keys: {sorted({k for r in rows for k in r})}"
+    return values[-1]
 
 
 def test_wandb_logger_config_runs_offline(tmp_path, monkeypatch):
@@ -39,6 +90,13 @@ def test_wandb_logger_config_runs_offline(tmp_path, monkeypatch):
     records = log.read_bytes()  # protobuf records: keys are stored as plain UTF-8
     assert b"learning_rate" in records  # the hyperparameters were recorded
     assert b"train/loss" in records and b"val/accuracy" in records  # and the metrics
+    # the values read back are the ones the module logged (callback_metrics: the last value of each key)
+    rows, logged = _history(runs[0]), cli.trainer.callback_metrics
+    losses = [row["train/loss"] for row in rows if "train/loss" in row]
+    assert len(losses) == 2 and losses[0] != losses[1]  # one per step; the model trained
+    assert losses[-1] == float(logged["train/loss"])
+    assert _last(rows, "val/accuracy") == float(logged["val/accuracy"])
+    assert _last(rows, "val/loss") == float(logged["val/loss"])
 
 
 def test_rl_run_logs_sample_table_and_full_config_offline(tmp_path, monkeypatch):
@@ -76,9 +134,16 @@ def test_rl_run_logs_sample_table_and_full_config_offline(tmp_path, monkeypatch)
     tables = sorted((run / "files" / "media" / "table" / "val").glob("samples_*.table.json"))
     assert len(tables) == 1, list(run.rglob("*.table.json"))  # one validation, one table
     table = json.loads(tables[0].read_text())
-    assert table["columns"] == ["prompt", "before", "after", "reward_before", "reward_after"]
-    assert len(table["data"]) == len(cli.model.samples) > 0
-    assert [row[0] for row in table["data"]] == [s["prompt"] for s in cli.model.samples]
+    assert table["columns"] == COLUMNS == ["row_id", "prompt", "before", "after", "reward_before", "reward_after"]
+    samples = cli.model.eval_samples
+    assert len(table["data"]) == len(samples) > 0
+    assert [row[:2] for row in table["data"]] == [[s["row_id"], s["prompt"]] for s in samples]
+    assert [row[5] for row in table["data"]] == [s["reward_after"] for s in samples]
+    rows, logged = _history(run), cli.trainer.callback_metrics
+    rewards = [row["rl/reward_mean"] for row in rows if "rl/reward_mean" in row]
+    assert len(rewards) == 2 and rewards[-1] == float(logged["rl/reward_mean"])  # the value, not only the key
+    assert _last(rows, "val/reward") == float(logged["val/reward"])
+    assert _last(rows, "rl/kl_coef") == float(logged["rl/kl_coef"]) == pytest.approx(0.01)
     records = next(run.rglob("*.wandb")).read_bytes()
     assert b"val/samples" in records  # the table is referenced from the run history
     assert b'"lora":{"r":8,"alpha":16' in records and b'"max_steps":2' in records  # the config record

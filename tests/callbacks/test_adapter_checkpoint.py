@@ -15,7 +15,8 @@ from perl_lightning.callbacks.adapter_checkpoint import INDEX, RUN_CONFIG, Adapt
 from perl_lightning.data import PreferenceDataModule, PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules import PolicyModule, RewardModelModule
-from perl_lightning.rl.types import SamplingConfig
+from perl_lightning.rewards import RewardSpec
+from perl_lightning.rl.config import SamplingConfig, UpdateConfig
 
 
 class ValLosses(L.Callback):
@@ -88,7 +89,7 @@ def test_every_n_last_k_best_k_and_final(tmp_path, pairs_file, tiny_base_dir):
 def test_failed_write_keeps_the_previous_checkpoint_and_says_where(tmp_path, pairs_file, monkeypatch):
     saver = AdapterCheckpoint(dirpath=str(tmp_path / "ck"), every_n_train_steps=1, save_last_k=1)
     module = _rm()
-    original = module.save_adapter
+    original = module.save_adapters
     calls = {"n": 0}
 
     def flaky(path):
@@ -99,7 +100,7 @@ def test_failed_write_keeps_the_previous_checkpoint_and_says_where(tmp_path, pai
             raise OSError(28, "No space left on device")
         return original(path)
 
-    monkeypatch.setattr(module, "save_adapter", flaky)
+    monkeypatch.setattr(module, "save_adapters", flaky)
     with pytest.raises(OSError, match=r"could not write .*last/step-0000002 \(previous contents kept\)"):
         _trainer(tmp_path, 3, saver, val_every=None).fit(module, _data(pairs_file))
     kept = tmp_path / "ck" / "last" / "step-0000001"
@@ -137,9 +138,9 @@ def test_policy_checkpoints_hold_the_policy_adapter_and_state_resumes(tmp_path):
     module = PolicyModule(
         model="tiny-llama",
         algorithm="rloo",
-        samples_per_prompt=2,
+        update=UpdateConfig(samples_per_prompt=2),
         lora=LoRAConfig(r=4, alpha=8),
-        reward_fn="perl_lightning.rl.rollout:newline_reward",
+        rewards=[RewardSpec("perl_lightning.rewards.toy:newline_reward")],
         sampling=SamplingConfig(max_new_tokens=4),
     )
     saver = AdapterCheckpoint(dirpath=str(tmp_path / "ck"), every_n_train_steps=1, save_last_k=1)

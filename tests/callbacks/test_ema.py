@@ -170,13 +170,16 @@ def test_reward_model_saves_the_averaged_adapter(tmp_path, pairs_file):
 
 def test_policy_saves_the_averaged_policy_adapter(tmp_path):
     from perl_lightning.data.prompts import PromptDataModule
+    from perl_lightning.modules.optim import OptimConfig
     from perl_lightning.modules.policy import PolicyModule
-    from perl_lightning.rl.types import SamplingConfig
+    from perl_lightning.rewards import RewardSpec
+    from perl_lightning.rl.config import SamplingConfig, UpdateConfig
 
     rm = RewardModelModule("tiny-llama", lora=LoRAConfig(r=4, alpha=8), head_init="normal")  # random, not constant
-    reward = rm.save_adapter(tmp_path / "rm")
-    module = PolicyModule(model="tiny-llama", algorithm="rloo", samples_per_prompt=2, lora=LoRAConfig(r=4, alpha=8),
-                          reward_adapter=str(reward), learning_rate=5e-3, sampling=SamplingConfig(max_new_tokens=4),
+    reward = rm.save_adapters(tmp_path / "rm")
+    module = PolicyModule(model="tiny-llama", algorithm="rloo", update=UpdateConfig(samples_per_prompt=2),
+                          lora=LoRAConfig(r=4, alpha=8), rewards=[RewardSpec(str(reward))],
+                          optim=OptimConfig(learning_rate=5e-3), sampling=SamplingConfig(max_new_tokens=4),
                           save_dir=str(tmp_path / "rl"))  # fmt: skip
     frozen = {n: p.detach().clone() for n, p in module.named_parameters() if not p.requires_grad}
     snapshots, ema = Snapshots(), AdapterEMA(decay=0.5)

@@ -15,9 +15,11 @@ from perl_lightning.data.preference import PreferenceDataModule
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules import reward_model
+from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
-from perl_lightning.rl.types import SamplingConfig
+from perl_lightning.rewards import RewardSpec
+from perl_lightning.rl.config import SamplingConfig, UpdateConfig
 
 NAN = float("nan")
 
@@ -57,9 +59,10 @@ def _preferences(pairs_file) -> PreferenceDataModule:
 
 def _policy(bad_steps: set[int]) -> PolicyModule:
     """A tiny REINFORCE policy with a value baseline (one optimizer step per batch), NaN loss at ``bad_steps``."""
-    module = PolicyModule(model="tiny-llama", algorithm="reinforce", baseline="value", update_epochs=1,
-                          lora=LoRAConfig(r=4, alpha=8, dropout=0.0), learning_rate=5e-3,
-                          reward_fn="perl_lightning.rl.rollout:newline_reward",
+    module = PolicyModule(model="tiny-llama", algorithm="reinforce",
+                          update=UpdateConfig(baseline="value", update_epochs=1),
+                          lora=LoRAConfig(r=4, alpha=8, dropout=0.0), optim=OptimConfig(learning_rate=5e-3),
+                          rewards=[RewardSpec("perl_lightning.rewards.toy:newline_reward")],
                           sampling=SamplingConfig(max_new_tokens=4, temperature=0.5))  # fmt: skip
     loss_fn = module.loss
 

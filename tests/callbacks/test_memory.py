@@ -111,8 +111,9 @@ def test_reward_model_run_logs_memory_time_and_params(tmp_path, capsys):
 def test_rl_run_logs_each_phase(tmp_path, capsys):
     cli = _fit("rl_tiny_rloo.yaml", tmp_path)
     _check_run(cli, RL_PHASES, capsys)
-    history = cli.model.history
-    assert len(history) == 2 and all(h["time/tokens_per_s"] > 0 for h in history)  # the module's own time/ keys
+    steps = _monitor(cli)._steps  # the module logged its own time/ keys at every step (the monitor did not)
+    assert len(steps) == 2 and all(s.time_logged and s.tokens_per_s > 0 for s in steps)
+    assert float(cli.trainer.callback_metrics["time/tokens_per_s"]) > 0  # callback_metrics: the module's self.log
 
 
 def test_attached_from_the_command_line(tmp_path, capsys):

@@ -157,27 +157,57 @@ def test_micro_batches_keep_pairs_and_trim_padding(side):
     assert [p.num_pairs for p in micro_batches(batch, 1000)] == [3]
 
 
-def test_micro_batched_step_equals_whole_batch_step(tmp_path, pairs_file):
-    dm = PreferenceDataModule(path=str(pairs_file), batch_size=6, max_length=64)
-    grads = []
-    for micro in (None, 100):
-        torch.manual_seed(0)  # the same LoRA initialisation for both
-        module = _module(micro_batch_tokens=micro, max_grad_norm=None)
+class GradientsBeforeStep(L.Callback):
+    """The trainable parameters' gradients as the optimizer is about to step (after every micro-batch's backward)."""
+
+    def __init__(self) -> None:
+        self.grads: list[dict[str, torch.Tensor]] = []
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        self.grads.append({n: p.grad.clone() for n, p in pl_module.named_parameters() if p.requires_grad})
+
+
+def test_micro_batched_training_step_equals_whole_batch_step(tmp_path):
+    """``training_step`` with micro-batches of unequal pair counts accumulates the gradient of the whole batch's mean
+    loss (each micro-batch weighted by its share of the pairs), as one pass over the batch computes it."""
+    import json
+
+    from torch.utils.data import DataLoader
+
+    from perl_lightning.modules.reward_model import micro_batches
+
+    words = [2, 30, 5, 18, 3, 9, 24, 1]  # prompt lengths far apart: micro-batches of different sizes
+    rows = [{"prompt": f"Question {i}: " + "tell me more " * n, "chosen": f"A clear answer number {i}.",
+             "rejected": "No." if i % 2 else "Go away, I will not."} for i, n in enumerate(words)]  # fmt: skip
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    dm = PreferenceDataModule(path=str(path), batch_size=len(rows), max_length=128, val_fraction=0.0)
+    runs = {}
+    for budget in (None, 400):
+        torch.manual_seed(0)  # the same LoRA initialisation and perturbation for both
+        module = _module(micro_batch_tokens=budget, max_grad_norm=None, head_init="normal")
+        with torch.no_grad():  # non-zero LoRA B: every LoRA matrix (not only the head) gets a gradient
+            for name, p in module.model.named_parameters():
+                if "lora_B" in name:
+                    p.normal_(0, 0.05)
         dm.tokenizer = module.tokenizer
         dm.setup("fit")
-        batch = dm.collate(dm.encoded["train"][:6])
-        module.zero_grad()
-        from perl_lightning.modules.reward_model import micro_batches
-
-        total = torch.zeros(())
-        for part in micro_batches(batch, micro):
-            chosen, rejected = module._score_pairs(part)
-            from perl_lightning.rl.losses import pairwise_reward_loss
-
-            loss = pairwise_reward_loss(chosen, rejected) * part.num_pairs / batch.num_pairs
-            loss.backward()
-            total += loss.detach()
-        grads.append((total, {n: p.grad.clone() for n, p in module.model.named_parameters() if p.requires_grad}))
-    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=1e-5)
-    for name, grad in grads[0][1].items():
-        torch.testing.assert_close(grads[1][1][name], grad, atol=1e-5, rtol=1e-4)
+        batch = dm.collate(dm.encoded["train"])
+        assert batch.num_pairs == len(rows)
+        if budget is not None:
+            counts = [m.num_pairs for m in micro_batches(batch, budget)]
+            assert len(counts) >= 3 and len(set(counts)) > 1, counts  # several micro-batches, unequal pair counts
+        grads = GradientsBeforeStep()
+        trainer = L.Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+                            num_sanity_val_steps=0, default_root_dir=tmp_path, callbacks=[grads])  # fmt: skip
+        trainer.fit(module, train_dataloaders=DataLoader([batch], batch_size=None))
+        assert len(grads.grads) == 1
+        runs[budget] = (float(trainer.callback_metrics["train/loss"]), grads.grads[0])
+    (whole_loss, whole), (micro_loss, micro) = runs[None], runs[400]
+    assert whole.keys() == micro.keys()
+    for kind in ("lora_A", "lora_B", "score"):
+        assert any(kind in n and whole[n].abs().sum() > 0 for n in whole), f"no {kind} gradient to compare"
+    for name, grad in whole.items():
+        torch.testing.assert_close(micro[name], grad, atol=1e-7, rtol=1e-4, msg=lambda m, n=name: f"{n}: {m}")
+    assert micro_loss == pytest.approx(whole_loss, rel=1e-5)

@@ -55,14 +55,14 @@ class _ReferenceProbe(L.Callback):
         if batch_idx != 2:  # after two updates: the policy adapter is no longer zero
             return
         from perl_lightning.models.backbone import load_backbone
-        from perl_lightning.rl import rollout as R
+        from perl_lightning.models.forward import response_logprobs
 
         with torch.no_grad(), pl_module._eval_mode():
             rollout = pl_module.generate(batch, pl_module.sampling, k=1)  # generation works under the wrapper
             (self.reference,) = pl_module.logprobs(rollout, "reference")
             (self.policy,) = pl_module.logprobs(rollout, "policy")
             bare = load_backbone("tiny-llama", "causal-lm", dtype="fp32", device=pl_module.device).eval()
-            self.bare = R.response_logprobs(
+            self.bare = response_logprobs(
                 bare, rollout.sequences, rollout.attention_mask, rollout.prompt_length, pl_module.sampling.temperature
             )[0]
         self.mask = rollout.response_mask
@@ -73,17 +73,19 @@ def test_fsdp_adapters_switch_under_the_wrapper(tmp_path):
     from perl_lightning.data import PromptDataModule
     from perl_lightning.models.adapters import LoRAConfig
     from perl_lightning.modules import PolicyModule
-    from perl_lightning.rl.types import SamplingConfig
+    from perl_lightning.modules.optim import OptimConfig
+    from perl_lightning.rewards import RewardSpec
+    from perl_lightning.rl.config import SamplingConfig, UpdateConfig
 
     module = PolicyModule(
         model="tiny-llama",
         algorithm="rloo",
-        samples_per_prompt=2,
+        update=UpdateConfig(samples_per_prompt=2),
         lora=LoRAConfig(r=4, alpha=8),
-        reward_fn="perl_lightning.rl.rollout:newline_reward",
+        rewards=[RewardSpec("perl_lightning.rewards.toy:newline_reward")],
         sampling=SamplingConfig(max_new_tokens=6),
         dtype="fp32",
-        learning_rate=5e-2,
+        optim=OptimConfig(learning_rate=5e-2),
         save_dir=str(tmp_path / "adapters"),
     )
     probe = _ReferenceProbe()
