@@ -91,8 +91,9 @@ def test_rl_imports_only_torch(tmp_path):
     """Every module of ``rl/`` imports in a process where peft, transformers, lightning and the package's other
     parts cannot be imported."""
     modules = [f"perl_lightning.rl.{p.stem}" for p in sorted((PACKAGE / "rl").glob("*.py")) if p.stem != "__init__"]
+    parts = ("models", "data", "modules", "callbacks", "rewards", "checkpointing")
     blocked = ["peft", "transformers", "lightning", "pytorch_lightning", "datasets", "torchmetrics", "wandb",
-               *(f"perl_lightning.{p}" for p in ("models", "data", "modules", "callbacks", "rewards", "checkpointing"))]  # fmt: skip
+               *(f"perl_lightning.{p}" for p in parts)]  # fmt: skip
     script = f"""
 import importlib, importlib.abc, sys
 BLOCKED = {blocked!r}
