@@ -1,0 +1,99 @@
+"""Dynamic sampling of degenerate groups (update.zero_std) and the step metrics, on hand-built rollouts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from perl_lightning.data.prompts import PromptBatch
+from perl_lightning.modules.rl_steps import dynamic_sampling
+from perl_lightning.rewards.layer import RewardResult
+from perl_lightning.rl.config import UpdateConfig
+from perl_lightning.rl.types import Rollout
+
+K = 2
+
+
+def _batch(n_prompts: int) -> PromptBatch:
+    ids = torch.arange(n_prompts * 3).reshape(n_prompts, 3)
+    rows = range(n_prompts)
+    return PromptBatch(ids, torch.ones_like(ids), [f"p{i}" for i in rows], [f"r{i}" for i in rows],
+                       [{"gold": i} for i in rows])  # fmt: skip
+
+
+def _rollout(batch: PromptBatch, width: int, tag: int) -> Rollout:
+    """k samples per prompt; response tokens all equal to ``tag`` so rows can be traced."""
+    n = len(batch.prompts) * K
+    prompts = batch.input_ids.repeat_interleave(K, 0)
+    responses = torch.full((n, width), tag)
+    mask = torch.ones(n, width, dtype=torch.long)
+    return Rollout(torch.cat([prompts, responses], 1), torch.cat([torch.ones_like(prompts), mask], 1), mask,
+                   torch.ones(n, dtype=torch.bool), prompts.shape[1], [p for p in batch.prompts for _ in range(K)],
+                   [f"t{tag}"] * n, [r for r in batch.row_ids for _ in range(K)],
+                   [m for m in batch.metadata for _ in range(K)])  # fmt: skip
+
+
+def _result(scores: list[float]) -> RewardResult:
+    t = torch.tensor(scores)
+    return RewardResult(t, {"fn": t.clone()}, {})
+
+
+def test_keep_counts_zero_std_groups_and_changes_nothing():
+    batch = _batch(3)
+    rollout, result = _rollout(batch, 4, 1), _result([1, 1, 0, 1, 2, 2])  # groups 0 and 2 are flat
+    out, res, stats = dynamic_sampling(batch, rollout, result, UpdateConfig(samples_per_prompt=K), None, 0)
+    assert stats == {"zero_std_fraction": pytest.approx(2 / 3), "dropped_groups": 0.0}
+    assert out is rollout and res is result
+
+
+def test_drop_removes_whole_degenerate_groups():
+    batch = _batch(3)
+    rollout, result = _rollout(batch, 4, 1), _result([1, 1, 0, 1, 2, 2])
+    cfg = UpdateConfig(samples_per_prompt=K, zero_std="drop")
+    out, res, stats = dynamic_sampling(batch, rollout, result, cfg, None, 0)
+    assert stats["dropped_groups"] == 2.0
+    assert out.row_ids == ["r1", "r1"] and out.prompts == ["p1", "p1"] and out.metadata == [{"gold": 1}] * 2
+    assert res.total.tolist() == [0.0, 1.0] and res.sources["fn"].tolist() == [0.0, 1.0]
+
+
+def test_drop_everything_skips_the_update_on_one_process_and_keeps_the_batch_on_several():
+    batch = _batch(2)
+    rollout, result = _rollout(batch, 4, 1), _result([3, 3, 5, 5])
+    cfg = UpdateConfig(samples_per_prompt=K, zero_std="drop")
+    out, res, stats = dynamic_sampling(batch, rollout, result, cfg, None, 0)
+    assert out is None and res is None and stats["dropped_groups"] == 2.0
+    out, _, stats = dynamic_sampling(batch, rollout, result, cfg, None, 0, world_size=2)
+    assert out is rollout and stats["dropped_groups"] == 0.0  # every rank must run the same collectives
+
+
+def test_resample_redraws_only_degenerate_groups_and_splices_them_in_place():
+    batch = _batch(3)
+    rollout, result = _rollout(batch, 4, 1), _result([1, 1, 0, 1, 2, 2])  # groups 0 and 2 flat
+    calls = []
+
+    def redraw(sub: PromptBatch):
+        calls.append(list(sub.row_ids))
+        fresh = _rollout(sub, 6, 9)  # longer responses: widths differ, padding must line them up
+        return fresh, _result([4, 7, 8, 8])  # group r0 now varies, group r2 still flat
+
+    cfg = UpdateConfig(samples_per_prompt=K, zero_std="resample", max_resamples=1)
+    out, res, stats = dynamic_sampling(batch, rollout, result, cfg, redraw, pad_id=0)
+    assert calls == [["r0", "r2"]]  # only the degenerate groups are drawn again
+    assert stats == {
+        "zero_std_fraction": pytest.approx(2 / 3),
+        "dropped_groups": 1.0,
+    }  # r2 stayed flat after the one redraw
+    assert out.row_ids == ["r0", "r0", "r1", "r1"]  # group order kept, samples of a prompt contiguous
+    assert res.total.tolist() == [4.0, 7.0, 0.0, 1.0] and res.sources["fn"].tolist() == [4.0, 7.0, 0.0, 1.0]
+    assert out.responses == ["t9", "t9", "t1", "t1"]
+    assert out.response_mask.sum(-1).tolist() == [6, 6, 4, 4]  # the old rows' responses padded (masked) to width 6
+    assert out.sequences.shape == (4, 3 + 6) and out.attention_mask.shape == out.sequences.shape
+    assert (out.sequences[2, 3:7] == 1).all() and (out.attention_mask[2, 7:] == 0).all()
+
+
+def test_single_sample_algorithms_have_no_groups():
+    batch = _batch(2)
+    rollout = _rollout(batch, 4, 1)
+    out, _, stats = dynamic_sampling(batch, rollout, _result([1, 1, 1, 1]), UpdateConfig(samples_per_prompt=1),
+                                     None, 0)  # fmt: skip
+    assert out is rollout and stats == {}
