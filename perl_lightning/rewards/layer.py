@@ -17,6 +17,7 @@ The total reward of a response is ``sum_i weight_i * score_i`` over the sources 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -32,6 +33,9 @@ from perl_lightning.rewards.text_model import TextReward
 from perl_lightning.rl.shaping import EnsembleReduce, reduce_ensemble
 from perl_lightning.rl.types import Rollout
 
+#: ``package.module:function`` or ``package.module.function`` (no path separators).
+FUNCTION_PATH = re.compile(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*")
+
 
 @dataclass
 class RewardSpec:
@@ -44,7 +48,8 @@ class RewardSpec:
         weight: multiplies the source's score in the total.
         name: the source's name in metrics (``rl/reward/<name>``); default: the function's name, or ``rm``,
             ``rm_1``, ...
-        kind: ``auto`` (a function unless ``source`` is a list or an existing path), ``model`` or ``function``.
+        kind: ``auto`` (a function when ``source`` reads like ``package.module:function`` and is no existing path;
+            a model directory otherwise), ``model`` or ``function``.
         reduce: how an ensemble's members combine: ``mean``, ``min`` or ``mean_minus_std``.
         std_coef: lambda of ``mean - lambda * std``.
         max_length: most tokens a reward model on its own backbone reads.
@@ -62,7 +67,9 @@ class RewardSpec:
         """Whether ``source`` names a Python function."""
         if self.kind != "auto":
             return self.kind == "function"
-        return isinstance(self.source, str) and not Path(self.source).expanduser().exists()
+        if not isinstance(self.source, str) or Path(self.source).expanduser().exists():
+            return False
+        return FUNCTION_PATH.fullmatch(self.source) is not None
 
 
 class ModelReward(nn.Module):

@@ -8,6 +8,7 @@ table (:mod:`perl_lightning.rl.algorithms`).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -158,7 +159,10 @@ class EvalConfig:
 
 
 def as_config(cls: type[T], value: T | dict[str, Any] | None) -> T:
-    """A config dataclass from itself, a plain mapping (YAML, a checkpoint's hparams) or ``None`` (defaults)."""
+    """A config dataclass from a copy of itself (modules never share a default instance), a plain mapping (YAML, a
+    checkpoint's hparams) or ``None`` (defaults)."""
     if value is None:
         return cls()
-    return value if isinstance(value, cls) else cls(**dict(value))  # type: ignore[arg-type]
+    if isinstance(value, cls):
+        return copy.deepcopy(value)
+    return cls(**dict(value))  # type: ignore[arg-type]
