@@ -27,6 +27,8 @@ def parse(*args: str):
 def test_expected_configs_exist():
     names = {p.name for p in JOBS}
     assert {"rm_tiny.yaml", "rm_smollm2_lora.yaml", "rm_minilm.yaml", "rm_smollm2_full.yaml"} <= names
+    assert {f"rl_tiny_{a}.yaml" for a in ("ppo", "reinforce", "rloo", "grpo", "reinforce_pp")} <= names
+    assert {"rl_smollm2_lora.yaml", "rl_smollm2_grpo.yaml", "rl_smollm2_full_separate.yaml"} <= names
     assert {"wandb.yaml", "csv.yaml"} <= {p.name for p in PIECES}
 
 
@@ -52,6 +54,19 @@ def test_full_finetuning_is_one_switch():
     assert config.model.init_args.lora is None
     lora = parse("--config", str(CONF / "rm_smollm2_lora.yaml")).model.init_args.lora
     assert lora.r == 8
+    assert parse("--config", str(CONF / "rl_smollm2_full_separate.yaml")).model.init_args.lora is None
+
+
+def test_rl_configs_use_the_grouped_arguments():
+    """RL settings sit in their groups (``model.init_args.kl.coef``) and override one field at a time."""
+    init = parse("--config", str(CONF / "rl_smollm2_grpo.yaml"), "--model.init_args.kl.coef=0.1").model.init_args
+    assert init.algorithm == "grpo" and init.kl.coef == 0.1 and init.kl.placement == "loss"
+    update = init["update"]  # (a Namespace's .update is its method)
+    assert update.samples_per_prompt == 4 and update.clip_eps_high == 0.28
+    assert [r.source for r in init.rewards] == ["runs/rm_smollm2_lora/reward_adapter"]
+    tiny = parse("--config", str(CONF / "rl_tiny_rloo.yaml")).model.init_args
+    assert [r.source for r in tiny.rewards] == ["perl_lightning.rewards.toy:newline_reward"]
+    assert tiny.optim.learning_rate == 0.003 and tiny.evaluation.sampling.do_sample
 
 
 def test_tiny_reward_config_fits(tmp_path):
@@ -83,11 +98,12 @@ def test_help_documents_arguments(capsys):
 @pytest.mark.parametrize("piece", sorted(CONF.glob("strategy/*.yaml")) + [CONF / "precision" / "bf16.yaml"], ids=str)
 @pytest.mark.parametrize("job", ["rm_tiny.yaml", "rl_tiny_ppo.yaml"])
 def test_scaling_pieces_only_add_to_the_job(piece: Path, job: str):
-    """A strategy / precision file changes the strategy (and accelerator or precision), never the job's other keys."""
+    """A strategy / precision file changes the strategy (and accelerator, device count or precision), never the job's
+    other keys."""
     alone = parse("--config", str(CONF / job)).trainer
     merged = parse("--config", str(CONF / job), "--config", str(piece)).trainer
     changed = {k for k in vars(alone) if alone[k] != merged[k]}
-    assert changed <= {"strategy", "accelerator", "precision"}, changed
+    assert changed <= {"strategy", "accelerator", "devices", "precision"}, changed
     assert merged.max_steps == alone.max_steps and merged.logger == alone.logger
     if piece.parent.name == "strategy":
         assert merged.strategy.class_path.startswith("lightning.pytorch.strategies.")

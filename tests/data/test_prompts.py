@@ -42,10 +42,10 @@ def test_long_prompt_keeps_its_end(tiny_tokenizer, tmp_path):
     long = "word " * 300 + "final question?"
     dm = _dm(tiny_tokenizer, path=str(_write(tmp_path / "p.jsonl", [{"prompt": long}] * 3)), val_fraction=0.0,
              max_prompt_length=32, deduplicate=False)  # fmt: skip
-    ids, text = dm.encoded["train"][0]
+    ids, example = dm.encoded["train"][0]
     full = encode_prompt(tiny_tokenizer, long, True)
     assert len(ids) == 32 and ids == full[-32:]  # the generation prompt (assistant header) survives
-    assert text == long
+    assert example.prompt == long and example.row_id == "p.jsonl:1"
 
 
 def test_hh_dialogues_cut_at_last_assistant_turn(tiny_tokenizer, tmp_path):
@@ -72,7 +72,8 @@ def test_held_out_split_is_seeded_and_disjoint(tiny_tokenizer, tmp_path):
     c = PromptDataModule(path=path, val_fraction=0.25, seed=2).load_examples()
     assert len(a["val"]) == 10 and len(a["train"]) == 30
     assert a == b and a["val"] != c["val"]
-    assert not set(a["val"]) & set(a["train"])
+    assert not {e.row_id for e in a["val"]} & {e.row_id for e in a["train"]}
+    assert not {e.prompt for e in a["val"]} & {e.prompt for e in a["train"]}
     dm = _dm(tiny_tokenizer, path=path, val_fraction=0.25, batch_size=8, seed=1)
     first = [next(iter(dm.train_dataloader())).prompts for _ in range(2)]
     assert first[0] == first[1], "seeded shuffling: the same order each time the loader is built"
@@ -120,3 +121,74 @@ def test_deduplicates_prompts_and_limits(tiny_tokenizer, tmp_path):
     batch = _dm(tiny_tokenizer, path=path, val_fraction=0.2, val_limit=1).val_dataloader()
     assert sum(len(b.prompts) for b in batch) == 1
     assert isinstance(next(iter(batch)).input_ids, torch.Tensor)
+
+
+# ---- row ids and metadata ------------------------------------------------------------------------------------------
+def test_batches_carry_row_ids_and_metadata(tiny_tokenizer, tmp_path):
+    rows = [{"id": "task-a", "prompt": "What is 2 + 2?", "answer": "4", "level": 1},
+            {"prompt": "What is 3 + 3?", "answer": "6", "level": 2},
+            {"id": "", "prompt": "What is 4 + 4?", "answer": "8", "level": 3}]  # fmt: skip
+    path = _write(tmp_path / "math.jsonl", rows)
+    batch = next(iter(_dm(tiny_tokenizer, path=str(path), val_fraction=0.0, batch_size=3).train_dataloader()))
+    order = [batch.prompts.index(r["prompt"]) for r in rows]  # the loader shuffles
+    # the id column when the row has one, else <file name>:<row number> (1-based)
+    assert [batch.row_ids[i] for i in order] == ["task-a", "math.jsonl:2", "math.jsonl:3"]
+    assert batch.metadata[order[0]] == {"id": "task-a", "answer": "4", "level": 1}, "every field but the prompt"
+    assert batch.metadata[order[1]] == {"answer": "6", "level": 2}
+    picked = batch.select([order[1], order[0]])
+    assert picked.row_ids == ["math.jsonl:2", "task-a"] and picked.metadata[1]["answer"] == "4"
+    assert torch.equal(picked.input_ids, batch.input_ids[[order[1], order[0]]])
+    # metadata_keys: only those fields
+    dm = _dm(tiny_tokenizer, path=str(path), val_fraction=0.0, metadata_keys=["answer"], id_key="level")
+    assert [(e.row_id, e.metadata) for e in dm.examples["train"]] == [("1", {"answer": "4"}), ("2", {"answer": "6"}),
+                                                                    ("3", {"answer": "8"})]  # fmt: skip
+    # a listed field a row lacks is an error naming file, row and field
+    with pytest.raises(DataError, match=r"math.jsonl: row 1: missing field 'gold' \(listed in metadata_keys\)"):
+        PromptDataModule(path=str(path), val_fraction=0.0, metadata_keys=["answer", "gold"]).load_examples()
+
+
+def test_builtin_prompts_have_unique_row_ids(tiny_tokenizer):
+    examples = PromptDataModule().load_examples()
+    ids = [e.row_id for split in ("train", "val") for e in examples[split]]
+    assert len(set(ids)) == len(ids) == 198 and all(ids)
+
+
+def test_deduplication_keeps_the_first_rows_id_and_fields(tmp_path):
+    rows = [{"prompt": "other"}, {"id": "first", "prompt": "same", "answer": "1"},
+            {"id": "second", "prompt": "same", "answer": "2"}, {"prompt": "same", "answer": "3"}]  # fmt: skip
+    path = str(_write(tmp_path / "dup.jsonl", rows))
+    kept = PromptDataModule(path=path, val_fraction=0.0).load_examples()["train"]
+    assert [(e.prompt, e.row_id, e.metadata.get("answer")) for e in kept] == [("other", "dup.jsonl:1", None),
+                                                                              ("same", "first", "1")]  # fmt: skip
+    every = PromptDataModule(path=path, val_fraction=0.0, deduplicate=False).load_examples()["train"]
+    assert [e.row_id for e in every] == ["dup.jsonl:1", "first", "second", "dup.jsonl:4"]
+
+
+def test_evaluation_caches_the_initial_answers_by_row_id(tiny_tokenizer, tmp_path):
+    """Two held-out rows with the same prompt but different ids and metadata are both kept and evaluated."""
+    import lightning as L
+
+    from perl_lightning.models.adapters import LoRAConfig
+    from perl_lightning.modules.policy import PolicyModule
+    from perl_lightning.rewards import RewardSpec
+    from perl_lightning.rl.config import SamplingConfig
+
+    # (the splits of a directory share their columns: the `datasets` loader reads them as one dataset)
+    train = [{"id": f"t{i}", "prompt": f"Train prompt {i}", "level": "easy"} for i in range(4)]
+    _write(tmp_path / "train.jsonl", train)
+    _write(tmp_path / "test.jsonl", [{"id": "easy", "prompt": "Same question?", "level": "easy"},
+                                     {"id": "hard", "prompt": "Same question?", "level": "hard"},
+                                     {"id": "other", "prompt": "Another question?", "level": "easy"}])  # fmt: skip
+    dm = PromptDataModule(path=str(tmp_path), val_split="test", deduplicate=False, batch_size=3, max_prompt_length=32)
+    module = PolicyModule("tiny-llama", algorithm="grpo", lora=LoRAConfig(r=4, alpha=8),
+                          sampling=SamplingConfig(max_new_tokens=4),
+                          rewards=[RewardSpec("perl_lightning.rewards.toy:newline_reward")])  # fmt: skip
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=tmp_path)  # fmt: skip
+    trainer.validate(module, dm, verbose=False)
+    assert set(module._initial) == {"easy", "hard", "other"}
+    assert [row["row_id"] for row in module.eval_samples] == ["easy", "hard", "other"]
+    assert [row["prompt"] for row in module.eval_samples][:2] == ["Same question?", "Same question?"]
+    cached = dict(module._initial)
+    trainer.validate(module, dm, verbose=False)
+    assert module._initial == cached, "the initial policy answers each held-out row once per run"
