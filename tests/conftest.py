@@ -46,6 +46,25 @@ def tiny_base_dir(tmp_path_factory, tiny_tokenizer) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def reward_dir(tmp_path_factory):
+    """A tiny reward model with non-trivial LoRA weights and score head, saved as the RM stage saves it:
+    ``.rm`` (the module, eval mode) and ``.path`` (its adapter directory)."""
+    from types import SimpleNamespace
+
+    from perl_lightning.models.adapters import LoRAConfig
+    from perl_lightning.modules.reward_model import RewardModelModule
+
+    torch.manual_seed(0)
+    rm = RewardModelModule("tiny-llama", lora=LoRAConfig(r=4, alpha=8, dropout=0.0))
+    with torch.no_grad():
+        for p in rm.model.parameters():
+            if p.requires_grad:
+                p.add_(0.5 * torch.randn_like(p))
+    path = rm.save_adapters(tmp_path_factory.mktemp("rm") / "reward_adapter")
+    return SimpleNamespace(rm=rm.eval(), path=str(path))
+
+
 @pytest.fixture(scope="session")
 def hh_harmless() -> Path:
     """The real HH-RLHF harmless-base slice in ``../shared/data`` (the package never needs it); skips when absent."""

@@ -122,7 +122,7 @@ class RewardLayer(nn.Module):
         names = [s.name for s in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"reward source names must be unique, got {names}: set `name` on each")
-        self.modules_ = nn.ModuleList([s for s in sources if isinstance(s, nn.Module)])
+        self.source_modules = nn.ModuleList([s for s in sources if isinstance(s, nn.Module)])  # moved with the module
         self.sources = list(sources)
         self.weights = [float(w) for w in weights]
 

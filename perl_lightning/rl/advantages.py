@@ -107,13 +107,7 @@ def rloo_advantages(scores: Tensor, k: int) -> Tensor:
     """
     if k < 2:
         raise ValueError(f"rloo_advantages needs k >= 2 samples per prompt for a leave-one-out baseline, got k={k}")
-    if scores.dim() != 1:
-        raise ValueError(f"rloo_advantages expects 1-D scores of shape (B * k,), got shape {tuple(scores.shape)}")
-    if scores.shape[0] % k != 0:
-        raise ValueError(
-            f"rloo_advantages: number of scores ({scores.shape[0]}) is not divisible by k={k}; the k samples of each "
-            "prompt must be contiguous"
-        )
+    _check_groups(scores, k, "rloo_advantages")
     grouped = scores.reshape(-1, k)  # (B, k)
     baseline = (grouped.sum(dim=1, keepdim=True) - grouped) / (k - 1)  # (B, k)
     return (grouped - baseline).reshape(-1)  # (B * k,)

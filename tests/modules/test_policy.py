@@ -50,19 +50,6 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="module")
-def reward_dir(tmp_path_factory) -> SimpleNamespace:
-    """A tiny reward model with non-trivial LoRA weights and score head, saved as the RM stage saves it."""
-    torch.manual_seed(0)
-    rm = RewardModelModule("tiny-llama", lora=LoRAConfig(r=4, alpha=8, dropout=0.0))
-    with torch.no_grad():
-        for p in rm.model.parameters():
-            if p.requires_grad:
-                p.add_(0.5 * torch.randn_like(p))
-    path = rm.save_adapters(tmp_path_factory.mktemp("rm") / "reward_adapter")
-    return SimpleNamespace(rm=rm.eval(), path=str(path))
-
-
 def _policy(reward_dir: SimpleNamespace | None, **kwargs) -> PolicyModule:
     kwargs.setdefault("sampling", SamplingConfig(max_new_tokens=6))
     kwargs.setdefault("lora", LoRAConfig(r=4, alpha=8, dropout=0.0))

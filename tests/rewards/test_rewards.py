@@ -17,7 +17,6 @@ from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.modules.policy import PolicyModule
-from perl_lightning.modules.reward_model import RewardModelModule
 from perl_lightning.rewards import AdapterReward, FunctionReward, ModelReward, RewardError, RewardLayer, RewardSpec
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.rl.types import Rollout
@@ -215,20 +214,8 @@ def test_each_source_is_logged_and_sees_the_rows(tmp_path):
 
 
 # ---- reward adapters on the policy's backbone ----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def reward_dir(tmp_path_factory):
-    """A tiny reward model with non-trivial LoRA weights and score head, saved as the RM stage saves it."""
-    torch.manual_seed(0)
-    rm = RewardModelModule("tiny-llama", lora=LoRAConfig(r=4, alpha=8, dropout=0.0))
-    with torch.no_grad():
-        for p in rm.model.parameters():
-            if p.requires_grad:
-                p.add_(0.5 * torch.randn_like(p))
-    return rm.eval(), rm.save_adapters(tmp_path_factory.mktemp("rm") / "reward_adapter")
-
-
 def test_adapter_reward_equals_reward_model_module(reward_dir, tiny_tokenizer):
-    rm, path = reward_dir
+    rm, path = reward_dir.rm, reward_dir.path
     module = PolicyModule("tiny-llama", lora=LoRAConfig(r=4, alpha=8), rewards=[RewardSpec(str(path))]).eval()
     (source,) = module.rewards.sources
     (adapter,) = source.members
@@ -259,7 +246,7 @@ def test_adapter_reward_equals_reward_model_module(reward_dir, tiny_tokenizer):
 
 
 def test_reward_spec_kinds(reward_dir, tmp_path):
-    _, path = reward_dir
+    path = reward_dir.path
     assert RewardSpec(f"{HERE}:exact_match").is_function()
     assert not RewardSpec(str(path)).is_function()
     assert not RewardSpec([str(path), str(path)]).is_function()
