@@ -117,3 +117,18 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int, side: str = "right") ->
         ids[i, sl] = row
         mask[i, sl] = 1
     return ids, mask
+
+
+def encode_scored_texts(
+    tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], responses: Sequence[str], max_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(prompt, response) texts as a reward model reads them in training: chat-templated prompt, response closed by
+    the end token, the prompt truncated from the start to fit ``max_length``; right-padded ids and mask (N, T)."""
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    sequences = []
+    for prompt, response in zip(prompts, responses, strict=True):
+        p, r = truncate_pair(encode_prompt(tokenizer, prompt, True), encode_response(tokenizer, response, True),
+                             max_length, max_length // 2)  # fmt: skip
+        sequences.append(p + r)
+    return pad(sequences, tokenizer.pad_token_id)

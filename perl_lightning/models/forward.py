@@ -15,8 +15,8 @@ from perl_lightning.models.backbone import position_ids_from_mask
 from perl_lightning.rl.losses import entropy_from_logits
 
 
-def causal_lm(model: nn.Module) -> PreTrainedModel:
-    """The transformers ``*ForCausalLM`` inside a ``PeftModel`` (or the model itself)."""
+def transformers_model(model: nn.Module) -> PreTrainedModel:
+    """The transformers model inside a ``PeftModel`` (or the model itself)."""
     return model.get_base_model() if isinstance(model, PeftModel) else model
 
 
@@ -25,7 +25,7 @@ def last_hidden_state(model: nn.Module, input_ids: torch.Tensor, attention_mask:
 
     Skips the LM head, so no (N, T, vocab) logits are built for value and reward passes.
     """
-    body = causal_lm(model).base_model  # e.g. LlamaModel
+    body = transformers_model(model).base_model  # e.g. LlamaModel
     out = body(
         input_ids=input_ids,
         attention_mask=attention_mask,

@@ -10,7 +10,7 @@ from torch import nn
 from transformers import GenerationConfig, PreTrainedTokenizerBase
 
 from perl_lightning.models.backbone import end_token_id
-from perl_lightning.models.forward import causal_lm
+from perl_lightning.models.forward import transformers_model
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.rl.masking import truncate_after_end
 from perl_lightning.rl.types import Rollout
@@ -22,7 +22,8 @@ def end_token_ids(tokenizer: PreTrainedTokenizerBase, model: nn.Module | None = 
     eos = end_token_id(tokenizer)
     if eos is not None:
         ids.append(eos)
-    config_eos = getattr(getattr(causal_lm(model), "generation_config", None), "eos_token_id", None) if model else None
+    generation_config = getattr(transformers_model(model), "generation_config", None) if model else None
+    config_eos = getattr(generation_config, "eos_token_id", None)
     for token in config_eos if isinstance(config_eos, list) else [config_eos]:
         if token is not None and token not in ids:
             ids.append(int(token))

@@ -11,16 +11,11 @@ as FSDP-managed. Gathering whole parameters (to write adapters) is ``perl_lightn
 
 from __future__ import annotations
 
-from peft import PeftModel
 from torch import nn
 from torch.distributed.device_mesh import DeviceMesh
 from torch.distributed.fsdp import FSDPModule, fully_shard
-from transformers import PreTrainedModel
 
-
-def transformers_model(model: nn.Module) -> PreTrainedModel:
-    """The transformers model inside a ``PeftModel`` (or the model itself)."""
-    return model.get_base_model() if isinstance(model, PeftModel) else model
+from perl_lightning.models.forward import transformers_model
 
 
 def shard_backbone(model: nn.Module, mesh: DeviceMesh) -> None:

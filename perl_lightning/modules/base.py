@@ -56,13 +56,16 @@ class AdapterModule(L.LightningModule, ABC):
     lora: LoRAConfig | None
     save_dir: str | None = None
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.strict_loading = False  # checkpoints hold only the trainable parameters
+        self.saved_adapters: Path | None = None  # where on_train_end wrote the adapters
+
     def store_hparams(self, **dataclasses: Any) -> None:
         """``save_hyperparameters`` with dataclass arguments stored as plain dicts (``weights_only`` loads)."""
         self.save_hyperparameters(ignore=list(dataclasses))
         for key, value in dataclasses.items():
             self.hparams[key] = plain(value)
-        self.strict_loading = False  # checkpoints hold only the trainable parameters
-        self.saved_adapters: Path | None = None
 
     # ---- what subclasses provide ---------------------------------------------------------------------------------
     @abstractmethod

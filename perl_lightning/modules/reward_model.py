@@ -8,14 +8,14 @@ from typing import Any, Literal
 
 import torch
 from lightning.pytorch.utilities import rank_zero_info
-from peft import PeftModel, TaskType
+from peft import TaskType
 from torchmetrics import MeanMetric, MetricCollection
 
 from perl_lightning import checkpointing as ckpt
-from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
+from perl_lightning.data.formatting import encode_scored_texts
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
 from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters, head_names
-from perl_lightning.models.artifacts import write_adapter_dir, write_meta
+from perl_lightning.models.artifacts import write_adapter_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
 from perl_lightning.modules.base import AdapterModule
@@ -162,18 +162,7 @@ class RewardModelModule(AdapterModule):
     @torch.no_grad()
     def reward(self, prompts: list[str], responses: list[str], max_length: int = 512) -> torch.Tensor:
         """Rewards (N,) for (prompt, response) text pairs, formatted as in training (chat template, EOS)."""
-        if len(prompts) != len(responses):
-            raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
-        sequences = []
-        for prompt, response in zip(prompts, responses, strict=True):
-            p, r = truncate_pair(
-                encode_prompt(self.tokenizer, prompt, True),
-                encode_response(self.tokenizer, response, True),
-                max_length,
-                max_length // 2,
-            )
-            sequences.append(p + r)
-        ids, mask = pad(sequences, self.tokenizer.pad_token_id)
+        ids, mask = encode_scored_texts(self.tokenizer, prompts, responses, max_length)
         return self(ids.to(self.device), mask.to(self.device))
 
     # ---- steps ---------------------------------------------------------------------------------------------------
@@ -283,17 +272,12 @@ class RewardModelModule(AdapterModule):
         Plain ``transformers`` + ``peft`` reload it: ``AutoModelForSequenceClassification.from_pretrained(base,
         num_labels=1)`` then ``PeftModel.from_pretrained(model, path)``. A fully fine-tuned model is saved whole.
         """
-        if isinstance(self.model, PeftModel):  # gathers FSDP2-sharded tensors; same files as peft's save_pretrained
-            write_adapter_dir(path, self.model, "default", resolve_model_path(self.hparams.model), self.tokenizer, {})
-        else:
-            self.model.save_pretrained(path, safe_serialization=True)
-            self.tokenizer.save_pretrained(path)
-        write_meta(path, {
+        meta = {
             "stage": "reward_model",
             "model": self.hparams.model,
             "base": ckpt.base_identity(self.hparams.model, self.model.config),
             "role": "sequence-classification",
             "lora": asdict(self.lora) if self.lora is not None else None,
             "pad_token_id": self.tokenizer.pad_token_id,
-            "peft": isinstance(self.model, PeftModel),
-        })  # fmt: skip
+        }  # write_adapter_dir gathers FSDP2-sharded tensors; the files are those of peft's save_pretrained
+        write_adapter_dir(path, self.model, "default", resolve_model_path(self.hparams.model), self.tokenizer, meta)

@@ -9,6 +9,7 @@ from peft import LoraConfig, TaskType, set_peft_model_state_dict
 from torch import nn
 
 from perl_lightning.models.artifacts import check_adapter_base, read_reward_adapter
+from perl_lightning.models.forward import in_chunks
 from perl_lightning.models.heads import ScoreHead
 from perl_lightning.models.topology import PolicyModels
 from perl_lightning.rl.types import Rollout
@@ -49,9 +50,8 @@ class AdapterReward(nn.Module):
 
     def forward(self, rollout: Rollout) -> torch.Tensor:
         """Rewards (N,) of the rollout's token sequences (the policy's vocabulary), read at the last real token."""
-        n, step = rollout.sequences.shape[0], self.chunk or max(rollout.sequences.shape[0], 1)
         parts = []
-        for i in range(0, n, step):
-            ids, mask = rollout.sequences[i : i + step], rollout.attention_mask[i : i + step]
+        for rows in in_chunks(rollout.sequences.shape[0], self.chunk):
+            ids, mask = rollout.sequences[rows], rollout.attention_mask[rows]
             parts.append(self.head(self._models.hidden_states(self.name, ids, mask), mask))
         return torch.cat(parts) if parts else torch.zeros(0, device=rollout.sequences.device)

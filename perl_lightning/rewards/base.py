@@ -7,6 +7,7 @@ response, ``NaN`` where the source does not apply to that row (a Python reward f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -52,7 +53,7 @@ def check_scores(name: str, scores: Sequence[float | None] | torch.Tensor, rollo
             f = float(v)
         except (TypeError, ValueError) as err:
             raise RewardError(f"reward '{name}' returned {v!r} for {describe_row(rollout, i)}: not a number") from err
-        if f != f or f in (float("inf"), float("-inf")):
+        if not math.isfinite(f):
             raise RewardError(
                 f"reward '{name}' returned a non-finite score {f} for {describe_row(rollout, i)}; "
                 "return None for a response the reward does not apply to"

@@ -9,7 +9,7 @@ import torch
 from peft import PeftModel
 from torch import nn
 
-from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
+from perl_lightning.data.formatting import encode_scored_texts
 from perl_lightning.models.artifacts import adapter_base_model, is_peft_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
 from perl_lightning.rl.types import Rollout
@@ -47,16 +47,7 @@ class TextReward(nn.Module):
     @torch.no_grad()
     def score_texts(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
         """Rewards (N,) of (prompt, response) texts."""
-        sequences = []
-        for prompt, response in zip(prompts, responses, strict=True):
-            p, r = truncate_pair(
-                encode_prompt(self.tokenizer, prompt, True),
-                encode_response(self.tokenizer, response, True),
-                self.max_length,
-                self.max_length // 2,
-            )
-            sequences.append(p + r)
-        ids, mask = pad(sequences, self.tokenizer.pad_token_id)
+        ids, mask = encode_scored_texts(self.tokenizer, prompts, responses, self.max_length)
         device = next(self.model.parameters()).device
         ids, mask = ids.to(device), mask.to(device)
         self.model.eval()
