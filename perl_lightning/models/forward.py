@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from peft import PeftModel
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from transformers import PreTrainedModel
 
 from perl_lightning.models.backbone import position_ids_from_mask
@@ -35,6 +36,40 @@ def last_hidden_state(model: nn.Module, input_ids: torch.Tensor, attention_mask:
     return out.last_hidden_state  # (N, T, H)
 
 
+#: Most logits (rows x positions x vocabulary) alive at once in :func:`response_logprobs` (32 MiB in float32).
+LOGIT_CHUNK_ELEMENTS = 2**23
+
+
+LogitTransform = tuple[float, float | None]  # (multiplier, soft cap)
+
+
+def output_logits(head: nn.Module, hidden: torch.Tensor, transform: LogitTransform = (1.0, None)) -> torch.Tensor:
+    """float32 logits (..., V) of hidden states (..., H) through the LM head, scaled and soft-capped as the model
+    does in its own forward."""
+    scale, softcap = transform
+    logits = head(hidden).float()
+    logits = logits if scale == 1.0 else logits * scale
+    return logits if not softcap else torch.tanh(logits / softcap) * softcap
+
+
+def logit_transform(model: nn.Module) -> LogitTransform:
+    """What the architecture's causal-LM forward does to the LM head's output: a scale (Cohere's ``logit_scale``,
+    Granite's ``1 / logits_scaling``) and a final soft cap (Gemma 2/3)."""
+    config = transformers_model(model).config.get_text_config(decoder=True)
+    scale = float(getattr(config, "logit_scale", None) or 1.0) / float(getattr(config, "logits_scaling", None) or 1.0)
+    return scale, getattr(config, "final_logit_softcapping", None)
+
+
+def _chunk_logprobs(
+    head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor, temperature: float, transform: LogitTransform,
+    with_entropy: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    logits = output_logits(head, hidden, transform) / temperature  # (n, R, V): only this chunk's
+    logprobs = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)  # (n, R)
+    entropy = entropy_from_logits(logits) if with_entropy else logprobs.new_zeros((0,))
+    return logprobs, entropy
+
+
 def response_logprobs(
     model: nn.Module,
     sequences: torch.Tensor,
@@ -42,11 +77,17 @@ def response_logprobs(
     prompt_length: int,
     temperature: float = 1.0,
     with_entropy: bool = False,
+    entropy_grad: bool = True,
+    chunk_elements: int = LOGIT_CHUNK_ELEMENTS,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities of the response tokens (logits / temperature, as when sampling) and optionally entropy.
 
-    Only the logits that predict response tokens are computed (``logits_to_keep``), through the model's own forward
-    (so architecture details such as logit soft-capping apply).
+    The decoder body runs once; the LM head then runs on the response positions only, a few rows at a time
+    (``chunk_elements`` logits at most), and with gradients each chunk is checkpointed: its logits are recomputed
+    in the backward pass instead of kept. So no (N, R, vocab) float32 tensor is ever whole (for SmolLM2, 8 x 48
+    response tokens: 77 MB of logits, plus as much again for the log-softmax and for each of their gradients),
+    at the cost of one more LM-head product per response token in the backward pass. Logit scaling and
+    soft-capping are applied as the model's own forward does (:func:`logit_transform`).
 
     Args:
         model: causal LM (a ``PeftModel`` with the wanted adapter active, or a plain model).
@@ -55,23 +96,27 @@ def response_logprobs(
         prompt_length: P.
         temperature: the sampling temperature.
         with_entropy: also return the per-token entropy.
+        entropy_grad: whether the entropy carries gradients (an entropy bonus) or is only a metric (no graph kept).
+        chunk_elements: most logits computed at once.
 
     Returns:
         ``(logprobs, entropy)``: (N, R) float32 each; ``entropy`` is ``None`` unless asked for.
     """
-    width = sequences.shape[1] - prompt_length  # R
-    out = model(
-        input_ids=sequences,
-        attention_mask=attention_mask,
-        position_ids=position_ids_from_mask(attention_mask),
-        use_cache=False,
-        logits_to_keep=width + 1,
-    )
-    logits = out.logits[:, :-1].float() / temperature  # (N, R, V): column j predicts response token j
+    causal = transformers_model(model)
+    hidden = last_hidden_state(model, sequences, attention_mask)[:, prompt_length - 1 : -1]  # (N, R, H)
     targets = sequences[:, prompt_length:]  # (N, R)
-    logprobs = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (N, R)
-    entropy = entropy_from_logits(logits) if with_entropy else None  # (N, R)
-    return logprobs, entropy
+    head, transform = causal.get_output_embeddings(), logit_transform(model)
+    n, width = targets.shape
+    vocab = getattr(head, "out_features", None) or causal.config.get_text_config(decoder=True).vocab_size
+    rows = max(1, chunk_elements // max(width * vocab, 1))
+    grad = torch.is_grad_enabled()
+    logprobs, entropies = [], []
+    for s in in_chunks(n, rows):
+        args = (head, hidden[s], targets[s], temperature, transform, with_entropy)
+        lp, ent = checkpoint(_chunk_logprobs, *args, use_reentrant=False) if grad else _chunk_logprobs(*args)
+        logprobs.append(lp)
+        entropies.append(ent if entropy_grad else ent.detach())
+    return torch.cat(logprobs), torch.cat(entropies) if with_entropy else None
 
 
 def response_values(

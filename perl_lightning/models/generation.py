@@ -10,6 +10,7 @@ from torch import nn
 from transformers import GenerationConfig, PreTrainedTokenizerBase
 
 from perl_lightning.models.backbone import end_token_id
+from perl_lightning.models.decoding import can_decode, decode
 from perl_lightning.models.forward import transformers_model
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.rl.masking import truncate_after_end
@@ -22,8 +23,8 @@ def end_token_ids(tokenizer: PreTrainedTokenizerBase, model: nn.Module | None = 
     eos = end_token_id(tokenizer)
     if eos is not None:
         ids.append(eos)
-    generation_config = getattr(transformers_model(model), "generation_config", None) if model else None
-    config_eos = getattr(generation_config, "eos_token_id", None)
+    defaults = getattr(transformers_model(model), "generation_config", None) if model else None
+    config_eos = getattr(defaults, "eos_token_id", None)
     for token in config_eos if isinstance(config_eos, list) else [config_eos]:
         if token is not None and token not in ids:
             ids.append(int(token))
@@ -64,6 +65,14 @@ def cut_at_stop_strings(
     return mask, ended
 
 
+def generation_config(config: SamplingConfig, end_ids: Sequence[int], pad_id: int | None) -> GenerationConfig:
+    """``generate``'s settings for ``config``."""
+    knobs = dict(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k) if config.do_sample else {}
+    return GenerationConfig(max_new_tokens=config.max_new_tokens, min_new_tokens=config.min_new_tokens,
+                            do_sample=config.do_sample, eos_token_id=list(end_ids), pad_token_id=pad_id,
+                            use_cache=True, **knobs)  # fmt: skip
+
+
 @torch.no_grad()
 def sample(
     model: nn.Module,
@@ -75,8 +84,12 @@ def sample(
     end_ids: Sequence[int],
     row_ids: Sequence[str] = (),
     metadata: Sequence[dict[str, Any]] = (),
+    k: int = 1,
 ) -> Rollout:
-    """Sample responses for left-padded prompts with ``generate`` (eval mode, KV cache) and mask after the end.
+    """Sample responses for left-padded prompts (eval mode, KV cache) and mask after the end.
+
+    ``config.engine`` picks the sampler: the lean loop of :mod:`perl_lightning.models.decoding` (each prompt
+    prefilled once for its ``k`` samples) or transformers' ``generate``; on a fixed seed both give the same tokens.
 
     Args:
         model: causal LM with the policy active.
@@ -88,23 +101,23 @@ def sample(
         end_ids: tokens that end a response.
         row_ids: N data-row ids carried to the rollout (rewards, evaluation).
         metadata: N rows' extra fields carried to the rollout.
+        k: samples per prompt (rows ``k*i .. k*i + k - 1`` repeat prompt ``i``).
     """
     if input_ids.shape[0] and attention_mask[:, -1].min() == 0:
         raise ValueError("prompts must be LEFT-padded for generation (PromptDataModule does this)")
-    knobs = dict(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k) if config.do_sample else {}
-    generation = GenerationConfig(
-        max_new_tokens=config.max_new_tokens,
-        min_new_tokens=config.min_new_tokens,
-        do_sample=config.do_sample,
-        eos_token_id=list(end_ids),
-        pad_token_id=tokenizer.pad_token_id,
-        use_cache=True,
-        **knobs,
-    )
     was_training = model.training
     model.eval()
+    logprobs = entropy = None
     try:
-        sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, generation_config=generation)
+        if config.engine == "lean" and can_decode(model):
+            sequences, logprobs, entropy = decode(model, input_ids, attention_mask, config, end_ids,
+                                                  tokenizer.pad_token_id, k)  # fmt: skip
+        else:
+            sequences = model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                generation_config=generation_config(config, end_ids, tokenizer.pad_token_id),
+            )
     finally:
         model.train(was_training)
     prompt_length = input_ids.shape[1]
@@ -125,4 +138,6 @@ def sample(
         responses=texts,
         row_ids=list(row_ids),
         metadata=list(metadata),
+        logprobs=logprobs,
+        entropy=entropy,
     )

@@ -19,7 +19,7 @@ import torch
 from peft import PeftModel, TaskType, get_peft_model
 from torch import nn
 
-from perl_lightning.models.adapters import LoRAConfig, to_peft_config, use_adapter
+from perl_lightning.models.adapters import LoRAConfig, merged_adapter, to_peft_config, use_adapter
 from perl_lightning.models.artifacts import adapter_base_model, check_adapter_base, is_peft_dir, write_adapter_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, resolve_model_path
 from perl_lightning.models.forward import in_chunks, last_hidden_state, response_logprobs, response_values
@@ -168,9 +168,17 @@ class PolicyModels(nn.Module):
         def rep(xs: Sequence) -> list:
             return [x for x in xs for _ in range(k)]
 
-        with self.role(role) as model:
-            return sample(model, self.tokenizer, ids, mask, rep(prompts), config, self.end_ids, rep(row_ids),
-                          rep(metadata))  # fmt: skip
+        with self.role(role) as model, self._merged(model, config.merge_adapter) as sampler:
+            return sample(sampler, self.tokenizer, ids, mask, rep(prompts), config, self.end_ids, rep(row_ids),
+                          rep(metadata), k)  # fmt: skip
+
+    @contextmanager
+    def _merged(self, model: nn.Module, merge: bool) -> Iterator[nn.Module]:
+        if not merge:
+            yield model
+            return
+        with merged_adapter(model, self.trainable) as merged:
+            yield merged
 
     @torch.no_grad()
     def _chunked(self, fn: Callable[[slice], tuple[torch.Tensor, ...]], n: int, chunk: int | None) -> list:
@@ -202,11 +210,12 @@ class PolicyModels(nn.Module):
 
     def train_logprobs(
         self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int, temperature: float,
-        with_entropy: bool = False,
+        with_entropy: bool = False, entropy_grad: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:  # fmt: skip
         """Log-probs (N, R) of the response tokens under the policy, with gradients (and entropy if asked)."""
         with self.role("policy") as model:
-            return response_logprobs(model, sequences, attention_mask, prompt_length, temperature, with_entropy)
+            return response_logprobs(model, sequences, attention_mask, prompt_length, temperature, with_entropy,
+                                     entropy_grad)  # fmt: skip
 
     def train_values(self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int) -> torch.Tensor:
         """Values (N, R) under the value adapter and head (with gradients when enabled)."""

@@ -33,6 +33,18 @@ from perl_lightning.io import atomic_directory
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.models.sharding import shard_backbone
 
+#: The ``auto`` token budget of a micro-batch on CPU. Measured (SmolLM2-135M LoRA reward model, 8 HH pairs of <= 256
+#: tokens a step, 2 threads): 256-512 tokens run a step as fast as 1024 (8.9-9.5 s vs 10.7 s) in 1.6-1.9 GiB
+#: instead of 2.5; accelerators want whole batches.
+CPU_MICRO_BATCH_TOKENS = 512
+
+
+def token_budget(value: int | str | None, device: torch.device) -> int | None:
+    """A micro-batch token budget: ``auto`` is :data:`CPU_MICRO_BATCH_TOKENS` on CPU and no limit elsewhere."""
+    if value == "auto":
+        return CPU_MICRO_BATCH_TOKENS if device.type == "cpu" else None
+    return value
+
 
 def plain(value: Any) -> Any:
     """Dataclasses (and lists of them) as plain dicts: hparams must load with ``torch.load(weights_only=True)``."""

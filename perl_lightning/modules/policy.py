@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from perl_lightning import checkpointing as ckpt
-from perl_lightning.callbacks.sample_table import SampleTable
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.models.adapters import LoRAConfig, as_lora_config, count_parameters
 from perl_lightning.models.topology import Layout, PolicyModels, Role
 from perl_lightning.modules.base import AdapterModule
 from perl_lightning.modules.optim import OptimConfig, build_optimizer
-from perl_lightning.modules.rl_steps import dynamic_sampling, eval_mode, step_metrics
+from perl_lightning.modules.policy_eval import PolicyEvaluation
+from perl_lightning.modules.rl_steps import dynamic_sampling, eval_mode, micro_batch_count, step_metrics
 from perl_lightning.profiling import PhaseMeter
 from perl_lightning.rewards.layer import RewardResult, RewardSpec, build_rewards
 from perl_lightning.rl.advantages import RunningMeanStd, masked_mean
@@ -31,7 +30,7 @@ from perl_lightning.rl.config import (
     as_config,
 )
 from perl_lightning.rl.kl import AdaptiveKLController, FixedKLController, masked_kl
-from perl_lightning.rl.losses import value_loss
+from perl_lightning.rl.losses import micro_batch_weights, value_loss
 from perl_lightning.rl.shaping import shape_scores, token_rewards
 from perl_lightning.rl.types import Experience, Rollout
 
@@ -39,7 +38,7 @@ from perl_lightning.rl.types import Experience, Rollout
 RL_DEFAULT_LR = {"lora": 1e-4, "full": 5e-6}
 
 
-class PolicyModule(AdapterModule):
+class PolicyModule(PolicyEvaluation, AdapterModule):
     """RLHF policy trained against weighted reward sources with an algorithm from ``rl.algorithms.ALGORITHMS``.
 
     Each training step (``trainer.global_step`` counts optimizer steps)::
@@ -155,13 +154,23 @@ class PolicyModule(AdapterModule):
             if rollout is None:  # every group had equal rewards (update.zero_std: drop / resample)
                 return self._log_skipped(groups)
             self.meter.add_tokens(rollout.attention_mask.sum())  # prompt + generated, no padding
-            with self.meter.phase("rollout"):  # 3. log pi_old(y|x); V(s_t)
-                old_logprobs, entropy = self.logprobs(rollout, "policy", with_entropy=True)
+            source = self.old_logprob_source(rollout)
+            if source == "sampler":  # 3. log pi_old(y|x): recorded while sampling, or from the update's forward
+                old_logprobs, entropy = rollout.logprobs, rollout.entropy
+            elif source == "recompute":
+                with self.meter.phase("rollout"):
+                    old_logprobs, entropy = self.logprobs(rollout, "policy", with_entropy=True)
+            with self.meter.phase("rollout"):  # V(s_t)
                 old_values = self.models.values(rollout, self.hparams.forward_batch_size)
             ref_logprobs = None
             if self.kl.enabled:
                 with self.meter.phase("reference"):  # 4. log pi_ref(y|x): adapters off (or the frozen initial adapter)
                     (ref_logprobs,) = self.logprobs(rollout, "reference")
+        graph = None
+        if source == "update":  # 3. one step on one micro-batch: pi_old = pi, the update's forward gives log pi_old
+            with self.meter.phase("update"):
+                graph = self.train_forward(rollout.sequences, rollout.attention_mask, rollout.prompt_length, True)
+            old_logprobs, entropy = graph[0].detach(), graph[1].detach()
         mask = rollout.response_mask.float()  # (N, R)
         sh = self.shaping  # 5. shaped score; r_t = -beta KL_t (+ score at the last token)
         scores = shape_scores(result.total, rollout.lengths, rollout.ended,
@@ -176,7 +185,7 @@ class PolicyModule(AdapterModule):
         exp = Experience(rollout.sequences, rollout.attention_mask, mask, old_logprobs, ref, old_values,
                          advantages, returns)  # fmt: skip
         with self.meter.phase("update"):  # 7. update_epochs x num_minibatches optimizer steps
-            stats = self.update(exp, rollout.prompt_length)
+            stats = self.update(exp, rollout.prompt_length, graph)
         if self.kl.enabled:  # 8. adapt beta, on the KL over all ranks: one beta for all
             kl = self.trainer.strategy.reduce(rewards.kl_k1.mean(), reduce_op="mean")
             self.kl_ctl.update(float(kl), n_steps=mask.shape[0] * self.trainer.world_size)
@@ -199,19 +208,49 @@ class PolicyModule(AdapterModule):
         rank_zero_warn("every group of this batch had equal rewards: no update this step (update.zero_std)")
         self.log_dict({f"rl/{k}": v for k, v in groups.items()}, on_step=True, on_epoch=False, batch_size=1)
 
-    def update(self, exp: Experience, prompt_length: int) -> dict[str, torch.Tensor]:
-        """Optimise the policy (and value) on one experience batch; returns mean loss statistics."""
+    def old_logprob_source(self, rollout: Rollout) -> str:
+        """Where this step's ``log pi_old`` comes from (``update.old_logprobs``): ``sampler`` (recorded while
+        sampling), ``update`` (one optimizer step on one micro-batch, no value model: the policy is still pi_old at
+        the update, so its forward with gradients serves, detached; the ratio is exactly 1) or ``recompute`` (a
+        no-grad forward pass)."""
+        cfg, has_sampler = self.cfg, rollout.logprobs is not None
+        fp32 = next(self.models.model.parameters()).dtype == torch.float32
+        if has_sampler and (cfg.old_logprobs == "sampler" or (cfg.old_logprobs == "auto" and fp32)):
+            return "sampler"
+        n, width = rollout.sequences.shape
+        one = cfg.update_epochs == 1 and cfg.num_minibatches == 1 and micro_batch_count(n, width, cfg, self.device) == 1
+        return "update" if one and self.models.value_head is None else "recompute"
+
+    def train_forward(
+        self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int, entropy_metric: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Policy log-probs (N, R) with gradients, and the entropy (with gradients for an entropy bonus, else as a
+        metric when ``entropy_metric``)."""
+        bonus = self.cfg.entropy_coef > 0
+        return self.models.train_logprobs(sequences, attention_mask, prompt_length, self.sampling.temperature,
+                                          bonus or entropy_metric, entropy_grad=bonus)  # fmt: skip
+
+    def update(
+        self, exp: Experience, prompt_length: int, graph: tuple[torch.Tensor, torch.Tensor | None] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Optimise the policy (and value) on one experience batch; returns mean loss statistics.
+
+        ``graph``: the on-policy step's forward (log-probs with gradients, entropy), used instead of a new one.
+        """
         cfg, opt, sched = self.cfg, self.optimizers(), self.lr_schedulers()
         n = exp.sequences.shape[0]
         sums: dict[str, torch.Tensor] = {}
         micro_steps = 0
         for _ in range(cfg.update_epochs):
-            order = torch.randperm(n, device=exp.sequences.device)
+            device = exp.sequences.device  # on-policy (``graph``): one minibatch of every row, in the graph's order
+            order = torch.randperm(n, device=device) if graph is None else torch.arange(n, device=device)
             for minibatch in order.chunk(min(cfg.num_minibatches, n)):
-                micro = minibatch.chunk(min(cfg.gradient_accumulation_steps, len(minibatch)))
-                for idx in micro:
-                    loss, stats = self.loss(Experience(*(t[idx] for t in exp)), prompt_length)
-                    self.manual_backward(loss / len(micro))
+                width = exp.sequences.shape[1]
+                for idx in minibatch.chunk(micro_batch_count(len(minibatch), width, cfg, device)):
+                    part = Experience(*(t[idx] for t in exp))  # its loss weighed by its share of the minibatch's
+                    weights = micro_batch_weights(part.response_mask, exp.response_mask[minibatch], cfg.loss_agg)
+                    loss, stats = self.loss(part, prompt_length, graph, weights)
+                    self.manual_backward(loss)
                     for key, v in stats.items():
                         sums[key] = sums.get(key, 0.0) + v
                     micro_steps += 1
@@ -223,72 +262,32 @@ class PolicyModule(AdapterModule):
                     sched.step()
         return {k: v / max(micro_steps, 1) for k, v in sums.items()}
 
-    def loss(self, exp: Experience, prompt_length: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Policy loss (+ KL in the loss, - entropy bonus) + vf_coef * value loss on one micro-batch."""
+    def loss(
+        self, exp: Experience, prompt_length: int, graph: tuple[torch.Tensor, torch.Tensor | None] | None = None,
+        weights: tuple[float, float] = (1.0, 1.0),
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+        """Policy loss (+ KL in the loss, - entropy bonus) + vf_coef * value loss on one micro-batch; ``weights``
+        scale the policy loss and the token-mean terms by the micro-batch's share of its minibatch."""
         cfg, mask = self.cfg, exp.response_mask
-        logprobs, entropy = self.models.train_logprobs(exp.sequences, exp.attention_mask, prompt_length,
-                                                       self.sampling.temperature, cfg.entropy_coef > 0)  # fmt: skip
+        logprobs, entropy = graph or self.train_forward(exp.sequences, exp.attention_mask, prompt_length)
+        entropy = entropy if cfg.entropy_coef > 0 else None
         loss, stats = self.algo.loss(logprobs, exp.old_logprobs, exp.advantages, mask, cfg,
                                      self.sampling.max_new_tokens)  # fmt: skip
         stats = {"rl/policy_loss": loss.detach(), "rl/clipfrac": stats["clipfrac"], "rl/approx_kl": stats["approx_kl"]}
+        policy_w, token_w = weights
+        loss = loss * policy_w
         if self.kl.placement == "loss" and self.kl.enabled:
-            loss = loss + self.kl_ctl.value * masked_mean(masked_kl(logprobs, exp.ref_logprobs, mask, "k3"), mask)
+            kl = masked_mean(masked_kl(logprobs, exp.ref_logprobs, mask, "k3"), mask)
+            loss = loss + token_w * self.kl_ctl.value * kl
         if entropy is not None:
-            loss = loss - cfg.entropy_coef * masked_mean(entropy, mask)
+            loss = loss - token_w * cfg.entropy_coef * masked_mean(entropy, mask)
         if self.models.value_head is not None:
             values = self.models.train_values(exp.sequences, exp.attention_mask, prompt_length)
             clip = cfg.value_clip if self.algo.clip_values else None
             v_loss, _ = value_loss(values, exp.old_values, exp.returns, mask, clip)
-            loss = loss + cfg.vf_coef * v_loss
+            loss = loss + token_w * cfg.vf_coef * v_loss
             stats["rl/value_loss"] = v_loss.detach()
         return loss, stats
-
-    # ---- evaluation ----------------------------------------------------------------------------------------------
-    def validation_step(self, batch: PromptBatch, batch_idx: int) -> None:
-        """Held-out prompts: reward of the current policy vs the initial one (cached by row id), win rate, KL.
-
-        Logs ``val/reward``, ``val/reward_initial``, ``val/win_rate`` (ties count half), ``val/kl`` (summed
-        ``log pi - log pi_ref`` of the evaluation responses: a KL estimate when the evaluation samples; with greedy
-        decoding only a drift indicator), ``val/response_length`` and ``val/no_eos_fraction``.
-        """
-        seed = self.evaluation.seed + batch_idx
-        after = self._seeded(seed, batch, "policy")
-        reward_after = self.score(after).total
-        ids = batch.row_ids or batch.prompts
-        missing = [i for i, r in enumerate(ids) if r not in self._initial]
-        if missing:  # the initial policy (= the reference) answers each held-out row once per run
-            before = self._seeded(seed, batch.select(missing), "reference")
-            for i, text, reward in zip(missing, before.responses, self.score(before).total.tolist(), strict=True):
-                self._initial[ids[i]] = (text, reward)
-        reward_before = torch.tensor([self._initial[r][1] for r in ids], device=reward_after.device)
-        (policy_lp,), (ref_lp,) = self.logprobs(after, "policy"), self.logprobs(after, "reference")
-        kl = ((policy_lp - ref_lp) * after.response_mask).sum(-1)  # (B,)
-        wins = (reward_after > reward_before).float() + 0.5 * (reward_after == reward_before).float()
-        metrics = {"val/reward": reward_after.mean(), "val/reward_initial": reward_before.mean(),
-                   "val/win_rate": wins.mean(), "val/kl": kl.mean(),
-                   "val/response_length": after.lengths.float().mean(),
-                   "val/no_eos_fraction": (~after.ended).float().mean()}  # fmt: skip
-        self.log_dict(metrics, batch_size=len(ids), sync_dist=True)  # under DDP: the mean over every rank's prompts
-        for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
-            text, reward = self._initial[ids[i]]
-            self.eval_samples.append({"row_id": ids[i], "prompt": batch.prompts[i], "before": text,
-                                      "after": after.responses[i], "reward_before": reward,
-                                      "reward_after": float(reward_after[i])})  # fmt: skip
-
-    def _seeded(self, seed: int, batch: PromptBatch, role: Role) -> Rollout:
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            return self.generate(batch, self.eval_sampling, role=role)
-
-    def on_validation_epoch_start(self) -> None:
-        self.eval_samples = []
-
-    def configure_callbacks(self) -> list[Callback]:
-        """A default :class:`SampleTable` (CSV, or a W&B table under W&B) unless the trainer already has one."""
-        trainer = getattr(self, "_trainer", None)
-        has_one = trainer is not None and any(isinstance(c, SampleTable) for c in trainer.callbacks)
-        return [] if has_one else [SampleTable()]
 
     # ---- optimisation, identity, artefacts -----------------------------------------------------------------------
     def configure_optimizers(self) -> dict:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from perl_lightning.data.prompts import PromptBatch
+from perl_lightning.modules.base import token_budget
 from perl_lightning.rewards.layer import RewardResult
 from perl_lightning.rl.advantages import masked_mean, masked_var, zero_std_groups
 from perl_lightning.rl.config import UpdateConfig
@@ -83,6 +84,14 @@ def dynamic_sampling(
         return None, None, stats
     rows = [i for g in keep for i in range(g * k, (g + 1) * k)]
     return rollout.select(rows), select_result(result, rows), stats
+
+
+def micro_batch_count(rows: int, width: int, cfg: UpdateConfig, device: torch.device) -> int:
+    """Micro-batches a minibatch of ``rows`` sequences of ``width`` padded tokens is split into (see
+    ``UpdateConfig.micro_batch_tokens``)."""
+    budget = token_budget(cfg.micro_batch_tokens, device)
+    by_tokens = -(-rows * width // budget) if budget else 1
+    return max(1, min(rows, max(cfg.gradient_accumulation_steps, by_tokens)))
 
 
 def step_metrics(

@@ -21,6 +21,7 @@ __all__ = [
     "LOSS_AGGREGATIONS",
     "IMPORTANCE_SAMPLING_LEVELS",
     "aggregate_loss",
+    "micro_batch_weights",
     "pairwise_reward_loss",
     "clipped_policy_loss",
     "ppo_policy_loss",
@@ -99,6 +100,31 @@ def aggregate_loss(
     # seq_mean_token_sum_norm
     per_seq = masked_sum(loss, mask, dim=-1) / max_length  # (B,)
     return per_seq.sum() / max(per_seq.numel(), 1)
+
+
+def micro_batch_weights(micro_mask: Tensor, batch_mask: Tensor, loss_agg: str = "token_mean") -> tuple[float, float]:
+    """Weights that make the sum of micro-batch losses equal the loss of their whole batch.
+
+    A batch's loss is split into micro-batches (one backward each, for memory); each micro-batch's aggregated loss
+    is multiplied by its share of what the aggregation averages over: valid tokens for ``token_mean`` (and for
+    every token-mean term, e.g. a KL or entropy term), sequences with a valid token for ``seq_mean_token_mean``,
+    sequences for ``seq_mean_token_sum_norm``.
+
+    Args:
+        micro_mask: Valid-token mask of the micro-batch ``(b, T)``.
+        batch_mask: Valid-token mask of the whole batch ``(B, T)``.
+        loss_agg: The policy loss's aggregation.
+
+    Returns:
+        ``(policy_weight, token_weight)``.
+    """
+    token_w = float((micro_mask != 0).sum()) / max(float((batch_mask != 0).sum()), 1.0)
+    if loss_agg == "token_mean":
+        return token_w, token_w
+    if loss_agg == "seq_mean_token_mean":
+        seqs = float((micro_mask != 0).any(-1).sum()) / max(float((batch_mask != 0).any(-1).sum()), 1.0)
+        return seqs, token_w
+    return micro_mask.shape[0] / max(batch_mask.shape[0], 1), token_w
 
 
 def pairwise_reward_loss(

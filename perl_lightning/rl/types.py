@@ -31,6 +31,8 @@ class Rollout(NamedTuple):
     responses: list[str]  # N decoded responses (special tokens removed)
     row_ids: Sequence[str] = ()  # N ids of the data rows the prompts came from (repeated like the prompts)
     metadata: Sequence[dict[str, Any]] = ()  # N rows' extra fields (gold answers, ...), for rewards and evaluation
+    logprobs: torch.Tensor | None = None  # (N, R) the sampler's log-probs of its tokens (logits / temperature)
+    entropy: torch.Tensor | None = None  # (N, R) the sampler's per-token entropy (same distribution)
 
     @property
     def responses_ids(self) -> torch.Tensor:
@@ -51,6 +53,7 @@ class Rollout(NamedTuple):
             self.prompt_length, [self.prompts[i] for i in pick], [self.responses[i] for i in pick],
             [self.row_ids[i] for i in pick] if self.row_ids else (),
             [self.metadata[i] for i in pick] if self.metadata else (),
+            None if self.logprobs is None else self.logprobs[idx], None if self.entropy is None else self.entropy[idx],
         )  # fmt: skip
 
 
@@ -64,6 +67,13 @@ def concat_rollouts(parts: Sequence[Rollout], pad_id: int = 0) -> Rollout:
         return F.pad(t, (0, width - t.shape[1]), value=value)
 
     resp_width = width - parts[0].prompt_length
+
+    def rows(name: str) -> torch.Tensor | None:  # per-token sampler figures, when every part has them
+        tensors = [getattr(p, name) for p in parts]
+        if any(t is None for t in tensors):
+            return None
+        return torch.cat([F.pad(t, (0, resp_width - t.shape[1])) for t in tensors])
+
     return Rollout(
         torch.cat([right_pad(p.sequences, pad_id) for p in parts]),
         torch.cat([right_pad(p.attention_mask, 0) for p in parts]),
@@ -74,6 +84,8 @@ def concat_rollouts(parts: Sequence[Rollout], pad_id: int = 0) -> Rollout:
         [t for p in parts for t in p.responses],
         [t for p in parts for t in p.row_ids],
         [t for p in parts for t in p.metadata],
+        rows("logprobs"),
+        rows("entropy"),
     )
 
 

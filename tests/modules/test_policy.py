@@ -281,8 +281,14 @@ def test_tiny_config_learns_a_learnable_reward(config: Path, tmp_path):
 
 @pytest.mark.parametrize("kind", ["eos_at_once", "never_ends", "all_padding", "mixed"])
 def test_degenerate_responses_do_not_break_the_step(reward_dir, tmp_path, kind):
-    module = _policy(reward_dir, algorithm="ppo", update=UpdateConfig(update_epochs=1), kl=KLConfig(estimator="k3"),
-                     shaping=ShapingConfig(normalize=True, length_penalty=0.01, no_eos_penalty=1.0))  # fmt: skip
+    module = _policy(
+        reward_dir,
+        algorithm="ppo",
+        update=UpdateConfig(update_epochs=1),
+        kl=KLConfig(estimator="k3"),
+        shaping=ShapingConfig(normalize=True, length_penalty=0.01, no_eos_penalty=1.0),
+        sampling=SamplingConfig(max_new_tokens=6, engine="generate"),
+    )  # generate is faked below
     eos, pad_id, width = module.tokenizer.eos_token_id, module.tokenizer.pad_token_id, 5
 
     def fake_generate(input_ids: torch.Tensor, attention_mask: torch.Tensor, generation_config) -> torch.Tensor:

@@ -12,7 +12,7 @@ from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.rewards import RewardSpec
-from perl_lightning.rl.config import SamplingConfig, UpdateConfig
+from perl_lightning.rl.config import KLConfig, SamplingConfig, UpdateConfig
 from perl_lightning.rl.types import Experience
 
 #: -words / 10: varies between the tiny model's responses, so advantages (and gradients) are non-zero
@@ -37,7 +37,9 @@ class GradientsBeforeStep(L.Callback):
         self.grads.append({n: p.grad.clone() for n, p in pl_module.named_parameters() if p.requires_grad})
 
 
-def _one_update(algorithm: str, accumulation: int) -> tuple[Experience, dict[str, torch.Tensor]]:
+def _one_update(
+    algorithm: str, accumulation: int, kl: KLConfig | None = None, **update
+) -> tuple[Experience, dict[str, torch.Tensor]]:
     """One training step (one rollout batch, one optimizer step): the experience ``update`` got, and the gradients
     at the optimizer step."""
     L.seed_everything(0, verbose=False)  # the same adapters, prompts and samples in every call
@@ -50,17 +52,22 @@ def _one_update(algorithm: str, accumulation: int) -> tuple[Experience, dict[str
         # means is the mean over the whole batch
         sampling=SamplingConfig(max_new_tokens=4, min_new_tokens=4, temperature=0.7),
         update=UpdateConfig(
-            update_epochs=1, num_minibatches=1, gradient_accumulation_steps=accumulation, loss_agg="seq_mean_token_mean"
+            update_epochs=1,
+            num_minibatches=1,
+            gradient_accumulation_steps=accumulation,
+            loss_agg="seq_mean_token_mean",
+            **update,
         ),  # fmt: skip
         optim=OptimConfig(learning_rate=1e-3, max_grad_norm=None),  # no clipping: it would rescale a wrong gradient
+        kl=kl or KLConfig(),
     )
     _perturb_lora_b(module)
     seen: list[Experience] = []
     update = module.update
 
-    def recording_update(exp: Experience, prompt_length: int):
+    def recording_update(exp: Experience, prompt_length: int, *rest):
         seen.append(exp)
-        return update(exp, prompt_length)
+        return update(exp, prompt_length, *rest)
 
     module.update = recording_update
     grads = GradientsBeforeStep()
@@ -132,3 +139,36 @@ def test_update_logprobs_use_the_sampling_temperature():
     assert not torch.allclose(seen[0][mask], t_one[mask], atol=1e-3)
     # the ratio to the old log-probs is 1: nothing clipped, no approximate KL
     assert float(stats["rl/approx_kl"]) < 1e-9 and float(stats["rl/clipfrac"]) == 0.0
+
+
+@pytest.mark.parametrize("kl_placement", ["reward", "loss"])
+def test_old_logprob_sources_give_the_same_step(monkeypatch, kl_placement):
+    """GRPO, one epoch: ``log pi_old`` recorded by the sampler, taken from the update's own forward (one
+    micro-batch), or recomputed by a no-grad pass (one micro-batch per row, losses weighted back to the batch's):
+    only the last runs a separate policy pass, and all three give the same old log-probs and the same gradient."""
+    runs = {}
+    settings = {"sampler": dict(old_logprobs="sampler"),
+                "update": dict(old_logprobs="recompute", micro_batch_tokens=None),
+                "recompute": dict(old_logprobs="recompute", micro_batch_tokens=1)}  # fmt: skip
+    for name, update in settings.items():
+        passes: list[str] = []
+        logprobs = PolicyModule.logprobs
+
+        def counting(self, rollout, role, with_entropy=False, _seen=passes, _orig=logprobs):
+            _seen.append(role)
+            return _orig(self, rollout, role, with_entropy)
+
+        monkeypatch.setattr(PolicyModule, "logprobs", counting)
+        exp, grads = _one_update("grpo", 1, KLConfig(coef=0.1, placement=kl_placement), **update)
+        runs[name] = (exp, grads, passes)
+        monkeypatch.undo()
+    assert [runs[n][2] for n in settings] == [["reference"], ["reference"], ["policy", "reference"]]
+    exp_r, grads_r, _ = runs["recompute"]
+    assert any(g.abs().sum() > 0 for g in grads_r.values())
+    for name in ("sampler", "update"):
+        exp, grads, _ = runs[name]
+        torch.testing.assert_close(exp.old_logprobs, exp_r.old_logprobs, atol=2e-5, rtol=1e-5)
+        torch.testing.assert_close(exp.advantages, exp_r.advantages, atol=1e-5, rtol=1e-5)
+        for key, grad in grads_r.items():
+            torch.testing.assert_close(grads[key], grad, atol=1e-6, rtol=2e-4,
+                                       msg=lambda m, k=key, s=name: f"{s} {k}: {m}")  # fmt: skip

@@ -11,11 +11,13 @@ from perl_lightning.rl.losses import (
     aggregate_loss,
     clipped_policy_loss,
     entropy_from_logits,
+    micro_batch_weights,
     pairwise_reward_loss,
     ppo_policy_loss,
     reinforce_loss,
     value_loss,
 )
+from perl_lightning.rl.stats import masked_mean
 
 LOG2 = math.log(2.0)
 INF = float("inf")
@@ -579,3 +581,21 @@ def test_entropy_from_logits_half_precision_is_finite():
     assert ent.dtype == torch.float32
     assert torch.isfinite(ent).all()
     assert (ent >= 0).all() and (ent <= math.log(50) + 1e-5).all()
+
+
+@pytest.mark.parametrize("loss_agg", ["token_mean", "seq_mean_token_mean", "seq_mean_token_sum_norm"])
+def test_micro_batch_weights_sum_to_the_batch_loss(loss_agg):
+    """Micro-batches of unequal lengths (a row with no valid token too): weighted micro losses add up to the
+    batch's loss, for the policy aggregation and for token-mean terms."""
+    torch.manual_seed(0)
+    per_token = torch.randn(5, 6)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0] * 6, [1, 1, 1, 0, 0, 0]])
+    whole = aggregate_loss(per_token, mask, loss_agg, max_length=6)
+    whole_token = masked_mean(per_token, mask)
+    total = token_total = 0.0
+    for rows in ([0, 1], [2, 3], [4]):
+        policy_w, token_w = micro_batch_weights(mask[rows], mask, loss_agg)
+        total += policy_w * aggregate_loss(per_token[rows], mask[rows], loss_agg, max_length=6)
+        token_total += token_w * masked_mean(per_token[rows], mask[rows])
+    torch.testing.assert_close(total, whole)
+    torch.testing.assert_close(token_total, whole_token)

@@ -1,0 +1,64 @@
+"""Held-out evaluation of the RL policy: reward of the current policy against the initial one, win rate, KL drift,
+and a sample table. A mixin of :class:`perl_lightning.modules.policy.PolicyModule` (kept apart so the module's own
+file reads like the algorithm box)."""
+
+from __future__ import annotations
+
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from perl_lightning.callbacks.sample_table import SampleTable
+from perl_lightning.data.prompts import PromptBatch
+from perl_lightning.models.topology import Role
+from perl_lightning.rl.types import Rollout
+
+
+class PolicyEvaluation:
+    """``validation_step`` and its helpers; the host module provides ``generate``, ``score``, ``logprobs``,
+    ``evaluation``, ``eval_sampling``, ``eval_samples`` and ``_initial``."""
+
+    def validation_step(self, batch: PromptBatch, batch_idx: int) -> None:
+        """Held-out prompts: reward of the current policy vs the initial one (cached by row id), win rate, KL.
+
+        Logs ``val/reward``, ``val/reward_initial``, ``val/win_rate`` (ties count half), ``val/kl`` (summed
+        ``log pi - log pi_ref`` of the evaluation responses: a KL estimate when the evaluation samples; with greedy
+        decoding only a drift indicator), ``val/response_length`` and ``val/no_eos_fraction``.
+        """
+        seed = self.evaluation.seed + batch_idx
+        after = self._seeded(seed, batch, "policy")
+        reward_after = self.score(after).total
+        ids = batch.row_ids or batch.prompts
+        missing = [i for i, r in enumerate(ids) if r not in self._initial]
+        if missing:  # the initial policy (= the reference) answers each held-out row once per run
+            before = self._seeded(seed, batch.select(missing), "reference")
+            for i, text, reward in zip(missing, before.responses, self.score(before).total.tolist(), strict=True):
+                self._initial[ids[i]] = (text, reward)
+        reward_before = torch.tensor([self._initial[r][1] for r in ids], device=reward_after.device)
+        (policy_lp,), (ref_lp,) = self.logprobs(after, "policy"), self.logprobs(after, "reference")
+        kl = ((policy_lp - ref_lp) * after.response_mask).sum(-1)  # (B,)
+        wins = (reward_after > reward_before).float() + 0.5 * (reward_after == reward_before).float()
+        metrics = {"val/reward": reward_after.mean(), "val/reward_initial": reward_before.mean(),
+                   "val/win_rate": wins.mean(), "val/kl": kl.mean(),
+                   "val/response_length": after.lengths.float().mean(),
+                   "val/no_eos_fraction": (~after.ended).float().mean()}  # fmt: skip
+        self.log_dict(metrics, batch_size=len(ids), sync_dist=True)  # under DDP: the mean over every rank's prompts
+        for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
+            text, reward = self._initial[ids[i]]
+            self.eval_samples.append({"row_id": ids[i], "prompt": batch.prompts[i], "before": text,
+                                      "after": after.responses[i], "reward_before": reward,
+                                      "reward_after": float(reward_after[i])})  # fmt: skip
+
+    def _seeded(self, seed: int, batch: PromptBatch, role: Role) -> Rollout:
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            return self.generate(batch, self.eval_sampling, role=role)
+
+    def on_validation_epoch_start(self) -> None:
+        self.eval_samples = []
+
+    def configure_callbacks(self) -> list[Callback]:
+        """A default :class:`SampleTable` (CSV, or a W&B table under W&B) unless the trainer already has one."""
+        trainer = getattr(self, "_trainer", None)
+        has_one = trainer is not None and any(isinstance(c, SampleTable) for c in trainer.callbacks)
+        return [] if has_one else [SampleTable()]
