@@ -2,8 +2,8 @@
 
 The TRL peer's setting: RLOO, 4 prompts x 2 samples x 48 new tokens, SmolLM2-135M fp32, 2 threads. Each layout runs
 in its own subprocess (peak RSS is its own) with the same prompts, seed and lengths. Printed: seconds per RL step by
-phase (rollout = generation, scoring, reference, update), peak RSS, and the ratios hydra / separate and against the
-TRL 1.16 LoRA RLOO figures measured on this machine size (13.2 s/step, 2.7 GiB, generation 5.1 s).
+phase (rollout = generation, scoring, reference, update), peak RSS, and the ratios hydra / separate. The comparison
+with TRL, side by side in one run, is ``benchmarks/peers/run.py``.
 
 The reward model is a LoRA reward adapter on the same base (written first by a few RM steps, or given with
 --reward-adapter). In the separate layout it is loaded on its own copy of the base, as is the reference.
@@ -22,7 +22,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-TRL_RLOO = {"s_per_step": 13.2, "peak_gib": 2.7, "rollout_s": 5.1}
 PHASES = ("rollout_s", "scoring_s", "reference_s", "update_s")
 
 
@@ -146,13 +145,6 @@ def main() -> None:
         print(
             f"hydra / separate: time {h['s_per_step'] / s['s_per_step']:.2f}x, "
             f"memory {h['peak_gib'] / s['peak_gib']:.2f}x"
-        )
-    if "hydra" in results:
-        h = results["hydra"]
-        print(
-            f"hydra / TRL 1.16 LoRA RLOO (13.2 s/step, 2.7 GiB, generation 5.1 s): time "
-            f"{h['s_per_step'] / TRL_RLOO['s_per_step']:.2f}x, memory {h['peak_gib'] / TRL_RLOO['peak_gib']:.2f}x, "
-            f"generation {h['rollout_s'] / TRL_RLOO['rollout_s']:.2f}x"
         )
 
 

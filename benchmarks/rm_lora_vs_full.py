@@ -2,8 +2,8 @@
 
 Each mode trains in its own subprocess (so peak RSS is its own) for the same steps on the same pairs, then scores a
 fixed held-out split. Printed: held-out pairwise accuracy, seconds per step (median over steps after the first),
-peak RSS, and the LoRA / full ratios; plus the ratio against the TRL 1.16 figures measured on this machine
-(LoRA RM: 11.9 s/step, 4.7 GiB peak for 8 pairs of <= 256 tokens).
+peak RSS, and the LoRA / full ratios. The comparison with TRL, side by side on the same machine and pairs, is
+``benchmarks/peers/run.py``.
 
     python benchmarks/rm_lora_vs_full.py --modes lora lora-plain full --steps 6 --pairs 88 --val-pairs 40  # cost, 9 min
     python benchmarks/rm_lora_vs_full.py --modes lora full --steps 30 --pairs 780 --val-pairs 300 --max-length 64 \
@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 HH = Path(__file__).resolve().parents[2] / "shared" / "data" / "hh-rlhf" / "harmless-base-test.jsonl.gz"
-TRL_LORA_RM = {"s_per_step": 11.9, "peak_gib": 4.7}
 
 
 def run_mode(mode: str, args: argparse.Namespace) -> dict:
@@ -168,11 +167,6 @@ def main() -> None:
     if {"lora", "lora-plain"} <= results.keys():
         ours = "micro-batched" + ("" if args.no_share_prefix else " + prefix-shared")
         print(f"{ours} LoRA / plain LoRA: {ratio(results['lora'], results['lora-plain'])}")
-    if "lora" in results and args.max_length == 256 and args.batch_size == 8:  # the setting TRL was measured at
-        print(
-            f"LoRA / TRL 1.16 LoRA RM (11.9 s/step, 4.7 GiB, 2 threads, this machine size): "
-            f"{ratio(results['lora'], TRL_LORA_RM)}"
-        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ from transformers import (
 from perl_lightning.models.backbone import position_ids_from_mask
 from perl_lightning.models.forward import logit_transform, output_logits, transformers_model
 from perl_lightning.rl.config import SamplingConfig
-from perl_lightning.rl.losses import entropy_from_logits
 
 
 class Decoded(NamedTuple):
@@ -193,6 +192,8 @@ def _decode(
     mask[:, :p] = attention_mask
     positions = attention_mask.long().sum(-1, keepdim=True)  # (N, 1): the next token's position
     processors = logits_processors(config, p, end_ids, device)
+    # SDPA takes a boolean (N, 1, 1, W) mask as it is; building it here skips transformers' mask construction
+    sdpa = getattr(causal.config, "_attn_implementation", None) == "sdpa"
     ends = torch.tensor(list(end_ids), device=device)
     unfinished = torch.ones(n, dtype=torch.long, device=device)
     logprobs = torch.zeros((n, config.max_new_tokens), device=device)
@@ -206,15 +207,18 @@ def _decode(
         else:
             tokens = torch.argmax(scores, dim=-1)
         tokens = tokens * unfinished + pad_id * (1 - unfinished)
-        logprobs[:, t] = scaled.gather(-1, tokens[:, None]).squeeze(-1) - torch.logsumexp(scaled, dim=-1)
-        entropy[:, t] = entropy_from_logits(scaled)
+        logp = torch.log_softmax(scaled, dim=-1)  # (N, V)
+        logprobs[:, t] = logp.gather(-1, tokens[:, None]).squeeze(-1)
+        entropy[:, t] = -(logp.exp() * logp).sum(-1)
         sequences[:, p + t] = tokens
         mask[:, p + t] = 1
         unfinished = unfinished & ~torch.isin(tokens, ends)
         t += 1
         if t == config.max_new_tokens or not bool(unfinished.any()):
             break
-        out = body(input_ids=tokens[:, None], attention_mask=mask, position_ids=positions + (t - 1), use_cache=True,
-                   cache_position=torch.tensor([p + t - 1], device=device), **{cache_arg: cache})  # fmt: skip
+        step_mask = mask[:, None, None, :].bool() if sdpa else mask  # (N, 1, 1, W): what the one query may see
+        out = body(input_ids=tokens[:, None], attention_mask=step_mask, position_ids=positions + (t - 1),
+                   use_cache=True, cache_position=torch.tensor([p + t - 1], device=device),
+                   **{cache_arg: cache})  # fmt: skip
         logits = output_logits(head, out.last_hidden_state[:, -1], transform)
     return Decoded(sequences[:, : p + t], logprobs[:, :t], entropy[:, :t])

@@ -14,6 +14,7 @@ from transformers import PreTrainedModel
 
 from perl_lightning.models.backbone import position_ids_from_mask
 from perl_lightning.rl.losses import entropy_from_logits
+from perl_lightning.rl.masking import trim_left_padding
 
 
 def transformers_model(model: nn.Module) -> PreTrainedModel:
@@ -82,6 +83,7 @@ def response_logprobs(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities of the response tokens (logits / temperature, as when sampling) and optionally entropy.
 
+    Left-padding columns that every row has are skipped (:func:`~perl_lightning.rl.masking.trim_left_padding`).
     The decoder body runs once; the LM head then runs on the response positions only, a few rows at a time
     (``chunk_elements`` logits at most), and with gradients each chunk is checkpointed: its logits are recomputed
     in the backward pass instead of kept. So no (N, R, vocab) float32 tensor is ever whole (for SmolLM2, 8 x 48
@@ -103,6 +105,7 @@ def response_logprobs(
         ``(logprobs, entropy)``: (N, R) float32 each; ``entropy`` is ``None`` unless asked for.
     """
     causal = transformers_model(model)
+    sequences, attention_mask, prompt_length = trim_left_padding(sequences, attention_mask, prompt_length)
     hidden = last_hidden_state(model, sequences, attention_mask)[:, prompt_length - 1 : -1]  # (N, R, H)
     targets = sequences[:, prompt_length:]  # (N, R)
     head, transform = causal.get_output_embeddings(), logit_transform(model)
@@ -123,6 +126,7 @@ def response_values(
     model: nn.Module, head: nn.Module, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int
 ) -> torch.Tensor:
     """Values V(s_t) (N, R) of the states before each response token: the head on the hidden state at ``P + t - 1``."""
+    sequences, attention_mask, prompt_length = trim_left_padding(sequences, attention_mask, prompt_length)
     hidden = last_hidden_state(model, sequences, attention_mask)  # (N, P + R, H)
     return head(hidden[:, prompt_length - 1 : -1])  # (N, R)
 

@@ -26,6 +26,7 @@ from perl_lightning.models.forward import in_chunks, last_hidden_state, response
 from perl_lightning.models.generation import end_token_ids, sample
 from perl_lightning.models.heads import ValueHead
 from perl_lightning.rl.config import SamplingConfig
+from perl_lightning.rl.masking import length_order
 from perl_lightning.rl.types import Rollout
 
 Role = Literal["policy", "value", "reference"]
@@ -181,32 +182,44 @@ class PolicyModels(nn.Module):
             yield merged
 
     @torch.no_grad()
-    def _chunked(self, fn: Callable[[slice], tuple[torch.Tensor, ...]], n: int, chunk: int | None) -> list:
-        parts = [fn(s) for s in in_chunks(n, chunk)]
-        return [torch.cat(p) for p in zip(*parts, strict=True)]
+    def _chunked(
+        self, fn: Callable[[torch.Tensor], tuple[torch.Tensor, ...]], rollout: Rollout, chunk: int | None,
+        budget: int | None,
+    ) -> list[torch.Tensor]:  # fmt: skip
+        """``fn`` over groups of rows (at most ``chunk`` rows, or about ``budget`` padded tokens each), rows grouped
+        by prompt length so each group's forward trims its padding; results back in row order."""
+        n, width = rollout.sequences.shape
+        order = length_order(rollout.attention_mask, rollout.prompt_length)
+        groups = -(-n * width // budget) if budget else 1  # ceil(padded tokens / budget)
+        size = chunk or -(-n // max(groups, 1))
+        parts = [fn(order[s]) for s in in_chunks(n, size)]
+        inverse = torch.argsort(order)
+        return [torch.cat(p)[inverse] for p in zip(*parts, strict=True)]
 
     def logprobs(
-        self, rollout: Rollout, role: Role, temperature: float, with_entropy: bool = False, chunk: int | None = None
-    ) -> list[torch.Tensor]:
-        """No-grad log-probs (N, R) of the response tokens under ``role`` (and the entropy (N, R) if asked)."""
+        self, rollout: Rollout, role: Role, temperature: float, with_entropy: bool = False, chunk: int | None = None,
+        budget: int | None = None,
+    ) -> list[torch.Tensor]:  # fmt: skip
+        """No-grad log-probs (N, R) of the response tokens under ``role`` (and the entropy (N, R) if asked), in
+        chunks of ``chunk`` rows or of about ``budget`` padded tokens (rows of similar prompt length together)."""
 
-        def fn(s: slice) -> tuple[torch.Tensor, ...]:
+        def fn(rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
             with self.role(role) as model:
-                lp, ent = response_logprobs(model, rollout.sequences[s], rollout.attention_mask[s],
+                lp, ent = response_logprobs(model, rollout.sequences[rows], rollout.attention_mask[rows],
                                             rollout.prompt_length, temperature, with_entropy)  # fmt: skip
             return (lp,) if ent is None else (lp, ent)
 
-        return self._chunked(fn, rollout.sequences.shape[0], chunk)
+        return self._chunked(fn, rollout, chunk, budget)
 
-    def values(self, rollout: Rollout, chunk: int | None = None) -> torch.Tensor:
+    def values(self, rollout: Rollout, chunk: int | None = None, budget: int | None = None) -> torch.Tensor:
         """No-grad values (N, R), zeros without a value model."""
         if self.value_head is None:
             return torch.zeros_like(rollout.response_mask, dtype=torch.float32)
 
-        def fn(s: slice) -> tuple[torch.Tensor]:
-            return (self.train_values(rollout.sequences[s], rollout.attention_mask[s], rollout.prompt_length),)
+        def fn(rows: torch.Tensor) -> tuple[torch.Tensor]:
+            return (self.train_values(rollout.sequences[rows], rollout.attention_mask[rows], rollout.prompt_length),)
 
-        return self._chunked(fn, rollout.sequences.shape[0], chunk)[0]
+        return self._chunked(fn, rollout, chunk, budget)[0]
 
     def train_logprobs(
         self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int, temperature: float,

@@ -13,7 +13,7 @@ from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.models.adapters import LoRAConfig, as_lora_config, count_parameters
 from perl_lightning.models.topology import Layout, PolicyModels, Role
-from perl_lightning.modules.base import AdapterModule
+from perl_lightning.modules.base import AdapterModule, token_budget
 from perl_lightning.modules.optim import OptimConfig, build_optimizer
 from perl_lightning.modules.policy_eval import PolicyEvaluation
 from perl_lightning.modules.rl_steps import dynamic_sampling, eval_mode, micro_batch_count, step_metrics
@@ -31,6 +31,7 @@ from perl_lightning.rl.config import (
 )
 from perl_lightning.rl.kl import AdaptiveKLController, FixedKLController, masked_kl
 from perl_lightning.rl.losses import micro_batch_weights, value_loss
+from perl_lightning.rl.masking import length_order
 from perl_lightning.rl.shaping import shape_scores, token_rewards
 from perl_lightning.rl.types import Experience, Rollout
 
@@ -134,8 +135,13 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
 
     def logprobs(self, rollout: Rollout, role: Role, with_entropy: bool = False) -> list[torch.Tensor]:
         """No-grad log-probs (N, R) under ``role`` at the sampling temperature (and the entropy if asked)."""
-        temperature = self.sampling.temperature
-        return self.models.logprobs(rollout, role, temperature, with_entropy, self.hparams.forward_batch_size)
+        return self.models.logprobs(rollout, role, self.sampling.temperature, with_entropy,
+                                    self.hparams.forward_batch_size, self.token_budget)  # fmt: skip
+
+    @property
+    def token_budget(self) -> int | None:
+        """Padded tokens per forward in the no-grad passes and update micro-batches (``update.micro_batch_tokens``)."""
+        return token_budget(self.cfg.micro_batch_tokens, self.device)
 
     def score(self, rollout: Rollout) -> RewardResult:
         """Every reward source's scores and their weighted total (N,)."""
@@ -161,7 +167,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
                 with self.meter.phase("rollout"):
                     old_logprobs, entropy = self.logprobs(rollout, "policy", with_entropy=True)
             with self.meter.phase("rollout"):  # V(s_t)
-                old_values = self.models.values(rollout, self.hparams.forward_batch_size)
+                old_values = self.models.values(rollout, self.hparams.forward_batch_size, self.token_budget)
             ref_logprobs = None
             if self.kl.enabled:
                 with self.meter.phase("reference"):  # 4. log pi_ref(y|x): adapters off (or the frozen initial adapter)
@@ -245,6 +251,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
             device = exp.sequences.device  # on-policy (``graph``): one minibatch of every row, in the graph's order
             order = torch.randperm(n, device=device) if graph is None else torch.arange(n, device=device)
             for minibatch in order.chunk(min(cfg.num_minibatches, n)):
+                if graph is None:  # rows of similar prompt length share a micro-batch (its forward trims padding)
+                    minibatch = minibatch[length_order(exp.attention_mask[minibatch], prompt_length)]
                 width = exp.sequences.shape[1]
                 for idx in minibatch.chunk(micro_batch_count(len(minibatch), width, cfg, device)):
                     part = Experience(*(t[idx] for t in exp))  # its loss weighed by its share of the minibatch's

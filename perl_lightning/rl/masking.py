@@ -39,3 +39,28 @@ def truncate_after_end(responses: torch.Tensor, end_ids: Sequence[int]) -> tuple
     ended = is_end.any(-1)  # (N,)
     ends_before = is_end.long().cumsum(-1) - is_end.long()  # (N, R) end tokens strictly before each position
     return (ends_before == 0).long(), ended
+
+
+def trim_left_padding(
+    sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Drop the left-padding columns every row has (prompts are left-padded to the batch's longest).
+
+    A forward over the trimmed rows gives the same response outputs: padding is masked out and positions count real
+    tokens only. Rows grouped by prompt length (:func:`length_order`) lose most of their padding this way.
+
+    Returns:
+        ``(sequences, attention_mask, prompt_length)`` without the shared padding columns.
+    """
+    if sequences.shape[0] == 0:
+        return sequences, attention_mask, prompt_length
+    real = attention_mask[:, :prompt_length].bool().any(0)  # (P,) columns where some row has a prompt token
+    first = int(real.float().argmax()) if bool(real.any()) else max(prompt_length - 1, 0)
+    first = min(first, max(prompt_length - 1, 0))  # keep at least one prompt column (it predicts response token 0)
+    return sequences[:, first:], attention_mask[:, first:], prompt_length - first
+
+
+def length_order(attention_mask: torch.Tensor, prompt_length: int) -> torch.Tensor:
+    """Row order by real prompt length, longest first (stable), so that chunks of consecutive rows share widths."""
+    lengths = attention_mask[:, :prompt_length].sum(-1)  # (N,)
+    return torch.argsort(lengths, descending=True, stable=True)

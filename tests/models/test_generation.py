@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from perl_lightning.data.formatting import encode_prompt, pad
+from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.models.backbone import load_backbone
 from perl_lightning.models.forward import in_chunks, response_logprobs
 from perl_lightning.models.generation import cut_at_stop_strings, end_token_ids, sample
 from perl_lightning.models.heads import ScoreHead, ValueHead
+from perl_lightning.models.topology import PolicyModels
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.rl.masking import last_token_index, truncate_after_end
 
@@ -106,3 +108,20 @@ def test_heads_read_last_real_token():
 def test_in_chunks_covers_every_row_once():
     assert in_chunks(5, 2) == [slice(0, 2), slice(2, 4), slice(4, 5)]
     assert in_chunks(5, None) == [slice(0, 5)] and in_chunks(0, 3) == []
+
+
+def test_grouped_trimmed_logprobs_equal_the_whole_batch(tiny_tokenizer):
+    """No-grad log-probs and values in length-grouped chunks of a small token budget (each chunk trimming its
+    padding) equal one pass over the whole padded batch, row for row."""
+    torch.manual_seed(0)
+    models = PolicyModels("tiny-llama", LoRAConfig(r=4, alpha=8, dropout=0.0), value=True)
+    texts = ["Hi", "Tell me a very long story about a dragon and a knight in a castle", "Why?", "Name a river."]
+    ids, mask = _prompts(tiny_tokenizer, texts)
+    rollout = models.generate(ids, mask, texts, SamplingConfig(max_new_tokens=6), k=2)
+    whole = models.logprobs(rollout, "policy", 1.0, with_entropy=True)
+    grouped = models.logprobs(rollout, "policy", 1.0, with_entropy=True, budget=40)
+    valid = rollout.response_mask.bool()
+    for a, b in zip(whole, grouped, strict=True):
+        torch.testing.assert_close(b[valid], a[valid], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(models.values(rollout, budget=40)[valid], models.values(rollout)[valid], atol=1e-5,
+                               rtol=1e-5)  # fmt: skip
