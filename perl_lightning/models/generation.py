@@ -89,7 +89,8 @@ def sample(
     """Sample responses for left-padded prompts (eval mode, KV cache) and mask after the end.
 
     ``config.engine`` picks the sampler: the lean loop of :mod:`perl_lightning.models.decoding` (each prompt
-    prefilled once for its ``k`` samples) or transformers' ``generate``; on a fixed seed both give the same tokens.
+    prefilled once for its ``k`` samples; it also records the sampled tokens' log-probs) or transformers'
+    ``generate``; both make the same random draws, so on a fixed seed they give the same tokens up to rounding.
 
     Args:
         model: causal LM with the policy active.

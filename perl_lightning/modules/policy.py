@@ -220,7 +220,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         the update, so its forward with gradients serves, detached; the ratio is exactly 1) or ``recompute`` (a
         no-grad forward pass)."""
         cfg, has_sampler = self.cfg, rollout.logprobs is not None
-        fp32 = next(self.models.model.parameters()).dtype == torch.float32
+        fp32 = next(self.models.model.parameters()).dtype == torch.float32  # and no mixed precision:
+        fp32 = fp32 and not torch.is_autocast_enabled(self.device.type)
         if has_sampler and (cfg.old_logprobs == "sampler" or (cfg.old_logprobs == "auto" and fp32)):
             return "sampler"
         n, width = rollout.sequences.shape

@@ -112,8 +112,8 @@ class UpdateConfig:
         old_logprobs: where ``log pi_old`` comes from: ``sampler`` (the log-probs the lean sampling loop recorded;
             no extra forward pass), ``recompute`` (a no-grad forward after sampling; when one update step on one
             micro-batch follows, the update's own forward serves, detached), or ``auto`` (``sampler`` with float32
-            weights, where it equals a recomputation to ~1e-6; ``recompute`` in half precision, where the merged
-            sampling weights round differently).
+            weights without mixed precision, where it equals a recomputation to ~1e-6; ``recompute`` in half or mixed
+            precision, where the merged sampling weights round differently).
         clip_eps_low: lower ratio clip, ``ratio >= 1 - clip_eps_low``.
         clip_eps_high: upper ratio clip, ``ratio <= 1 + clip_eps_high``; ``None`` = ``clip_eps_low``. DAPO's
             clip-higher uses 0.28 with 0.2 below.

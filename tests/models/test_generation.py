@@ -7,7 +7,7 @@ import torch
 
 from perl_lightning.data.formatting import encode_prompt, pad
 from perl_lightning.models.adapters import LoRAConfig
-from perl_lightning.models.backbone import load_backbone
+from perl_lightning.models.backbone import load_backbone, position_ids_from_mask
 from perl_lightning.models.forward import in_chunks, response_logprobs
 from perl_lightning.models.generation import cut_at_stop_strings, end_token_ids, sample
 from perl_lightning.models.heads import ScoreHead, ValueHead
@@ -125,3 +125,38 @@ def test_grouped_trimmed_logprobs_equal_the_whole_batch(tiny_tokenizer):
         torch.testing.assert_close(b[valid], a[valid], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(models.values(rollout, budget=40)[valid], models.values(rollout)[valid], atol=1e-5,
                                rtol=1e-5)  # fmt: skip
+
+
+def test_chunked_logprobs_equal_one_pass_values_and_gradients(tiny_tokenizer):
+    """The LM head taken a row at a time under activation checkpointing gives the log-probs, entropies and LoRA
+    gradients of a single pass over all rows, and equals the model's own forward (full logits, log-softmax)."""
+    torch.manual_seed(0)
+    models = PolicyModels("tiny-llama", LoRAConfig(r=4, alpha=8, dropout=0.0))
+    with torch.no_grad():
+        for name, p in models.model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)
+    texts = ["Hi", "Tell me a long story about a dragon", "Why?"]
+    ids, mask = _prompts(tiny_tokenizer, texts)
+    rollout = models.generate(ids, mask, texts, SamplingConfig(max_new_tokens=5), k=2)
+    seq, att, p = rollout.sequences, rollout.attention_mask, rollout.prompt_length
+    results = []
+    for chunk in (1, 10**9):  # one row's logits at a time vs all at once
+        models.model.zero_grad()
+        with models.role("policy") as model:
+            lp, ent = response_logprobs(model, seq, att, p, 0.7, with_entropy=True, chunk_elements=chunk)
+        (lp * rollout.response_mask).sum().backward()
+        results.append((lp.detach(), ent.detach(), {n: q.grad.clone() for n, q in models.model.named_parameters()
+                                                   if q.grad is not None}))  # fmt: skip
+    (lp_a, ent_a, grads_a), (lp_b, ent_b, grads_b) = results
+    torch.testing.assert_close(lp_a, lp_b)
+    torch.testing.assert_close(ent_a, ent_b)
+    assert grads_a.keys() == grads_b.keys() and grads_a
+    for name, grad in grads_b.items():
+        torch.testing.assert_close(grads_a[name], grad, atol=1e-5, rtol=1e-4)
+    with torch.no_grad(), models.role("policy") as model:
+        positions = position_ids_from_mask(att)
+        logits = model(input_ids=seq, attention_mask=att, position_ids=positions).logits[:, p - 1 : -1].float() / 0.7
+    direct = torch.log_softmax(logits, -1).gather(-1, seq[:, p:, None]).squeeze(-1)
+    valid = rollout.response_mask.bool()
+    torch.testing.assert_close(lp_b[valid], direct[valid], atol=1e-5, rtol=1e-5)
