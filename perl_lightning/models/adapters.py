@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from peft import LoraConfig, PeftModel, TaskType, get_peft_model, get_peft_model_state_dict
 from peft.tuners.lora import LoraLayer
+from peft.utils import ModulesToSaveWrapper
 from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
 from torch import nn
 
@@ -170,6 +171,22 @@ def _mergeable(layer: LoraLayer, name: str) -> bool:
     )
 
 
+def _merges_whole(model: nn.Module, layers: list[LoraLayer], name: str) -> bool:
+    """Whether folding ``lora_A``/``lora_B`` into the base weights captures all of adapter ``name``: no LoRA
+    embedding matrices, no ``modules_to_save`` copies (both would be lost with the adapter layers off), no tied
+    weight (folding into a tensor shared with the embeddings would change them too), every weight mergeable."""
+    if any(name in getattr(layer, "lora_embedding_A", {}) for layer in layers):
+        return False
+    if any(isinstance(m, ModulesToSaveWrapper) and name in m.modules_to_save for m in model.modules()):
+        return False
+    targeted = [layer for layer in layers if name in layer.lora_A]
+    if not targeted or not all(_mergeable(layer, name) for layer in targeted):
+        return False
+    weights = {id(layer.get_base_layer().weight) for layer in targeted}
+    seen = [id(p) for _, p in model.named_parameters(remove_duplicate=False) if id(p) in weights]
+    return len(seen) == len(set(seen))
+
+
 @contextmanager
 def merged_adapter(model: nn.Module, trainable: Sequence[nn.Parameter] = ()) -> Iterator[nn.Module]:
     """Run ``model`` with its active LoRA adapter folded into the base weights (``W + s B A``) and the adapter
@@ -179,14 +196,15 @@ def merged_adapter(model: nn.Module, trainable: Sequence[nn.Parameter] = ()) -> 
     before (an unmerge by subtraction would not be in floating point). The merged weights are a temporary copy of
     the adapted layers' weights (for LoRA on SmolLM2's attention: 106 MB in fp32). In bf16 the merged weight is
     rounded once, so outputs drift from the unmerged forward by bf16 rounding (bounded in the tests). A model
-    without an active, mergeable adapter (disabled adapters, DoRA, sharded or quantised weights) is used as it is.
+    without an active adapter that folding captures whole (disabled adapters, DoRA, LoRA on embeddings,
+    ``modules_to_save`` copies, tied weights, sharded or quantised weights) is used as it is.
     """
     if not isinstance(model, PeftModel):
         yield model
         return
     layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
     names = list(model.active_adapters) if layers and not layers[0].disable_adapters else []
-    if len(names) != 1 or not all(_mergeable(layer, names[0]) for layer in layers if names[0] in layer.lora_A):
+    if len(names) != 1 or not _merges_whole(model, layers, names[0]):
         yield model
         return
     originals: list[tuple[torch.Tensor, torch.Tensor]] = []

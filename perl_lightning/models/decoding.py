@@ -23,7 +23,6 @@ Models it cannot drive (encoder-decoders, models without a ``StaticCache``-compa
 
 from __future__ import annotations
 
-import inspect
 import types
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,7 +42,7 @@ from transformers import (
 )
 
 from perl_lightning.models.backbone import position_ids_from_mask
-from perl_lightning.models.forward import logit_transform, output_logits, transformers_model
+from perl_lightning.models.forward import cache_argument, logit_transform, output_logits, transformers_model
 from perl_lightning.rl.config import SamplingConfig
 
 
@@ -172,7 +171,7 @@ def _decode(
     device, width = input_ids.device, p + config.max_new_tokens
     shared = distinct_rows(input_ids, attention_mask, k)
     first = slice(None, None, k) if shared else slice(None)
-    cache_arg = "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"  # >= 5.24
+    cache_arg = cache_argument(causal)
     prefill = DynamicCache(config=causal.config)
     out = body(input_ids=input_ids[first], attention_mask=attention_mask[first],
                position_ids=position_ids_from_mask(attention_mask[first]), use_cache=True,

@@ -6,6 +6,8 @@ Shapes: ``N`` sequences, ``P`` prompt tokens (left-padded), ``R`` response token
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from peft import PeftModel
 from torch import nn
@@ -20,6 +22,18 @@ from perl_lightning.rl.masking import trim_left_padding
 def transformers_model(model: nn.Module) -> PreTrainedModel:
     """The transformers model inside a ``PeftModel`` (or the model itself)."""
     return model.get_base_model() if isinstance(model, PeftModel) else model
+
+
+def cache_argument(model: nn.Module) -> str:
+    """The keyword a transformers model's forward takes its KV cache by: ``cache`` (transformers >= 5.24, where
+    ``past_key_values`` is deprecated) or ``past_key_values`` (older releases)."""
+    return "cache" if "cache" in inspect.signature(transformers_model(model).forward).parameters else "past_key_values"
+
+
+def output_cache(out: object) -> object:
+    """The KV cache a forward returned (``out.cache``, or ``out.past_key_values`` before transformers 5.24)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
 
 
 def last_hidden_state(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from perl_lightning.models.backbone import position_ids_from_mask
+from perl_lightning.models.forward import cache_argument, output_cache
 
 #: Bidirectional encoders: every token sees the whole sequence, so prefixes cannot be shared.
 ENCODER_TYPES: frozenset[str] = frozenset(
@@ -96,7 +97,7 @@ def score_pairs_with_shared_prefix(
         position_ids=position_ids_from_mask(prefix_mask),
         use_cache=True,
     )
-    cache = out.past_key_values
+    cache = output_cache(out)
     cache.batch_repeat_interleave(2)  # rows (c0, r0, c1, r1, ...): differentiable repeat of the prefix keys/values
     order = torch.stack([torch.arange(b), torch.arange(b) + b], 1).flatten().to(input_ids.device)  # interleave
     full_mask = torch.cat([prefix_mask.repeat_interleave(2, 0), cont_mask[order]], dim=1)
@@ -104,8 +105,8 @@ def score_pairs_with_shared_prefix(
         input_ids=cont_ids[order],
         attention_mask=full_mask,
         position_ids=cont_pos[order],
-        past_key_values=cache,
         use_cache=True,
+        **{cache_argument(model): cache},
     )
     rewards = out.logits[:, 0]  # interleaved (2B,)
     return torch.cat([rewards[0::2], rewards[1::2]])

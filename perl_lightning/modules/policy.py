@@ -140,8 +140,18 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
 
     @property
     def token_budget(self) -> int | None:
-        """Padded tokens per forward in the no-grad passes and update micro-batches (``update.micro_batch_tokens``)."""
-        return token_budget(self.cfg.micro_batch_tokens, self.device)
+        """Padded tokens per no-grad forward (``update.micro_batch_tokens``); with several processes one pass, so that
+        every rank runs as many (FSDP2 gathers parameters per forward)."""
+        world = getattr(getattr(self, "_trainer", None), "world_size", 1)
+        return token_budget(self.cfg.micro_batch_tokens, self.device) if world == 1 else None
+
+    def micro_batches(self, rows: int, width: int) -> int:
+        """Micro-batches of a minibatch: the largest count over the ranks, so that every rank runs as many
+        backward passes (DDP reduces gradients in each)."""
+        count = micro_batch_count(rows, width, self.cfg, self.device)
+        if getattr(getattr(self, "_trainer", None), "world_size", 1) > 1:
+            count = int(self.all_gather(torch.tensor(count, device=self.device)).max())
+        return min(count, rows)
 
     def score(self, rollout: Rollout) -> RewardResult:
         """Every reward source's scores and their weighted total (N,)."""
@@ -225,7 +235,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         if has_sampler and (cfg.old_logprobs == "sampler" or (cfg.old_logprobs == "auto" and fp32)):
             return "sampler"
         n, width = rollout.sequences.shape
-        one = cfg.update_epochs == 1 and cfg.num_minibatches == 1 and micro_batch_count(n, width, cfg, self.device) == 1
+        one = cfg.update_epochs == 1 and cfg.num_minibatches == 1 and self.micro_batches(n, width) == 1
         return "update" if one and self.models.value_head is None else "recompute"
 
     def train_forward(
@@ -255,7 +265,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
                 if graph is None:  # rows of similar prompt length share a micro-batch (its forward trims padding)
                     minibatch = minibatch[length_order(exp.attention_mask[minibatch], prompt_length)]
                 width = exp.sequences.shape[1]
-                for idx in minibatch.chunk(micro_batch_count(len(minibatch), width, cfg, device)):
+                for idx in minibatch.tensor_split(self.micro_batches(len(minibatch), width)):
                     part = Experience(*(t[idx] for t in exp))  # its loss weighed by its share of the minibatch's
                     weights = micro_batch_weights(part.response_mask, exp.response_mask[minibatch], cfg.loss_agg)
                     loss, stats = self.loss(part, prompt_length, graph, weights)

@@ -166,3 +166,26 @@ def test_merged_adapter_is_a_no_op_without_an_active_adapter(lora_lm, prompts):
         with merged_adapter(plain, trainable) as same:
             assert same is plain
             torch.testing.assert_close(same(input_ids=ids, attention_mask=mask).logits, base, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("extra", [dict(modules_to_save=["lm_head"]), dict(target_modules=["q_proj", "embed_tokens"])])
+def test_merged_adapter_leaves_unfoldable_adapters_unmerged(tiny_tokenizer, prompts, extra):
+    """An adapter that folding would not capture whole (a trained copy of the LM head, LoRA on the embeddings) is
+    sampled from unmerged: the same logits as the adapted forward."""
+    torch.manual_seed(0)
+    base = load_backbone("tiny-llama", "causal-lm", tokenizer=tiny_tokenizer)
+    config = to_peft_config(LoRAConfig(r=4, alpha=8, dropout=0.0), base)
+    for key, value in extra.items():
+        setattr(config, key, value)
+    model = get_peft_model(base, config, adapter_name="policy").eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name or "lora_embedding_B" in name or "modules_to_save" in name:
+                p.add_(torch.randn_like(p) * 0.1)
+    ids, mask = prompts
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    with torch.no_grad():
+        adapted = model(input_ids=ids, attention_mask=mask).logits
+        with merged_adapter(model, trainable) as same:
+            assert same is model
+            torch.testing.assert_close(same(input_ids=ids, attention_mask=mask).logits, adapted, atol=0, rtol=0)
