@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -169,17 +169,11 @@ class PolicyModels(nn.Module):
         def rep(xs: Sequence) -> list:
             return [x for x in xs for _ in range(k)]
 
-        with self.role(role) as model, self._merged(model, config.merge_adapter) as sampler:
-            return sample(sampler, self.tokenizer, ids, mask, rep(prompts), config, self.end_ids, rep(row_ids),
-                          rep(metadata), k)  # fmt: skip
-
-    @contextmanager
-    def _merged(self, model: nn.Module, merge: bool) -> Iterator[nn.Module]:
-        if not merge:
-            yield model
-            return
-        with merged_adapter(model, self.trainable) as merged:
-            yield merged
+        with self.role(role) as model:
+            fold = merged_adapter(model, self.trainable) if config.merge_adapter else nullcontext(model)
+            with fold as sampler:
+                return sample(sampler, self.tokenizer, ids, mask, rep(prompts), config, self.end_ids, rep(row_ids),
+                              rep(metadata), k)  # fmt: skip
 
     @torch.no_grad()
     def _chunked(
