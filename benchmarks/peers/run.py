@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from perl_lightning.data.preference import PreferenceDataModule
-from perl_lightning.data.sources import BUILTIN_DIR
 from perl_lightning.models.backbone import load_tokenizer, resolve_model_path
+from perl_lightning.sources import BUILTIN_DIR
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -12,8 +12,8 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from transformers import PreTrainedTokenizerBase
 
-from perl_lightning.data.sources import DataError
 from perl_lightning.models.backbone import load_tokenizer
+from perl_lightning.sources import DataError
 
 T = TypeVar("T")
 
@@ -147,5 +147,22 @@ def seeded_split(
     random.Random(seed).shuffle(order)
     n_val = max(1, round(len(items) * fraction)) if fraction > 0 else 0
     if n_val >= len(items) and not allow_empty_train:
-        raise DataError(f"{what}: {len(items)} rows are too few to hold out {n_val} for evaluation")
+        raise DataError(f"{what}: {len(items)} rows (or prompts) are too few to hold out {n_val} for evaluation")
     return [items[i] for i in sorted(order[n_val:])], [items[i] for i in sorted(order[:n_val])]
+
+
+def grouped_split(
+    items: list[T], group: Callable[[T], str], fraction: float, seed: int, what: str, allow_empty_train: bool = False
+) -> tuple[list[T], list[T]]:
+    """Hold out ``round(n_groups * fraction)`` whole groups (at least one when ``fraction > 0``) by a seeded shuffle.
+
+    Every item of a group (e.g. all the pairs of one prompt, all the ratings of one context) lands on the same side,
+    so nothing evaluated on was trained on. With one item per group this is :func:`seeded_split`. Both parts keep
+    the original order.
+    """
+    keys = list(dict.fromkeys(group(item) for item in items))
+    _, held = seeded_split(keys, fraction, seed, what, allow_empty_train)
+    if len(held) >= len(keys) and not allow_empty_train:
+        raise DataError(f"{what}: {len(keys)} groups are too few to hold some out for evaluation")
+    held_out = set(held)
+    return [i for i in items if group(i) not in held_out], [i for i in items if group(i) in held_out]

@@ -1,4 +1,4 @@
-"""Turn prompts and responses into token ids: HH-style dialogue parsing, chat templates, truncation, padding.
+"""Turn prompts (text or chat messages) and responses into token ids: chat templates, truncation, padding.
 
 Truncation policy (``truncate_pair``): a (prompt, response) pair longer than ``max_length`` tokens first loses the
 *start* of its prompt (the oldest context; the assistant header at its end is kept), down to ``max_prompt_length``
@@ -8,68 +8,24 @@ tokens; if it is still too long the response loses its *end*. The response there
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from perl_lightning.data.sources import DataError
 from perl_lightning.models.backbone import end_token_id
-
-Message = dict[str, str]
-_TURN = re.compile(r"(?:^|\n\n)(Human|Assistant):[ ]?")
-_ROLES = {"Human": "user", "Assistant": "assistant"}
-ASSISTANT_MARK = "\n\nAssistant:"
+from perl_lightning.rl.types import Message, Prompt
+from perl_lightning.tasks.harmlessness import ASSISTANT_MARK, is_dialogue, parse_dialogue
 
 
-def parse_dialogue(text: str) -> list[Message]:
-    """Parse ``"\\n\\nHuman: ...\\n\\nAssistant: ..."`` text into chat messages (empty trailing turns dropped)."""
-    parts = _TURN.split(text)
-    if len(parts) < 3:
-        return [{"role": "user", "content": text.strip()}]
-    messages = []
-    for role, content in zip(parts[1::2], parts[2::2], strict=True):
-        messages.append({"role": _ROLES[role], "content": content.strip()})
-    while messages and not messages[-1]["content"]:
-        messages.pop()
-    return messages
-
-
-def is_dialogue(text: str) -> bool:
-    """Whether ``text`` looks like an HH-RLHF transcript."""
-    return bool(re.search(r"(?:^|\n\n)Human:", text))
-
-
-def split_shared_prefix(chosen: str, rejected: str) -> tuple[str, str, str]:
-    """Split two full dialogues into (prompt, chosen response, rejected response).
-
-    The prompt is the longest shared prefix that ends at an assistant turn marker (``\\n\\nAssistant:``).
-
-    Raises:
-        DataError: when the two dialogues share no assistant turn (the caller adds file and row).
-    """
-    n = 0
-    limit = min(len(chosen), len(rejected))
-    while n < limit and chosen[n] == rejected[n]:
-        n += 1
-    cut = chosen.rfind(ASSISTANT_MARK, 0, n)  # last marker lying wholly inside the shared prefix
-    if cut < 0:
-        raise DataError("the two dialogues share no prefix ending at an assistant turn ('\\n\\nAssistant:')")
-    end = cut + len(ASSISTANT_MARK)
-    return chosen[:end], chosen[end:].strip(), rejected[end:].strip()
-
-
-def prompt_messages(prompt: str | Sequence[Message]) -> list[Message]:
+def prompt_messages(prompt: Prompt) -> list[Message]:
     """Messages for a prompt given as plain text, HH transcript text, or a list of chat messages."""
     if isinstance(prompt, str):
         return parse_dialogue(prompt) if is_dialogue(prompt) else [{"role": "user", "content": prompt.strip()}]
     return [dict(m) for m in prompt]
 
 
-def encode_prompt(
-    tokenizer: PreTrainedTokenizerBase, prompt: str | Sequence[Message], chat_template: bool
-) -> list[int]:
+def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, chat_template: bool) -> list[int]:
     """Token ids of a prompt, ready for the response to follow (chat template with generation prompt if any)."""
     messages = prompt_messages(prompt)
     if chat_template and tokenizer.chat_template:
@@ -77,11 +33,8 @@ def encode_prompt(
         if isinstance(ids, dict) or hasattr(ids, "input_ids"):
             ids = ids["input_ids"]
         return list(ids)
-    text = "".join(
-        f"\n\n{'Human' if m['role'] == 'user' else 'Assistant'}: {m['content']}"
-        for m in messages
-        if m["role"] in ("user", "assistant")
-    )
+    labels = {"user": "Human", "assistant": "Assistant"}  # other roles (system, tool) keep their own name
+    text = "".join(f"\n\n{labels.get(m['role'], m['role'].capitalize())}: {m['content']}" for m in messages)
     return list(tokenizer(text.lstrip() + ASSISTANT_MARK, add_special_tokens=True)["input_ids"])
 
 
@@ -120,7 +73,7 @@ def pad(sequences: Sequence[Sequence[int]], pad_id: int, side: str = "right") ->
 
 
 def encode_scored_texts(
-    tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], responses: Sequence[str], max_length: int
+    tokenizer: PreTrainedTokenizerBase, prompts: Sequence[Prompt], responses: Sequence[str], max_length: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(prompt, response) texts as a reward model reads them in training: chat-templated prompt, response closed by
     the end token, the prompt truncated from the start to fit ``max_length``; right-padded ids and mask (N, T)."""

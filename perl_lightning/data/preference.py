@@ -7,26 +7,14 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch.utils.data import DataLoader
 
-from perl_lightning.data.base import TokenizerDataModule, own_generator, seeded_split
-from perl_lightning.data.formatting import (
-    encode_prompt,
-    encode_response,
-    is_dialogue,
-    pad,
-    split_shared_prefix,
-    truncate_pair,
-)
-from perl_lightning.data.sources import BadRowLog, BadRows, DataError, Row, load_rows, require_str, validated
+from perl_lightning.data.base import TokenizerDataModule, grouped_split, own_generator
+from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
+from perl_lightning.sources import BadRowLog, BadRows, Row, iter_rows, require_str, validated
+from perl_lightning.tasks import PreferenceExample, Task, get_task, pairs_from_ratings
+from perl_lightning.tasks.base import prompt_key
+from perl_lightning.tasks.generic import Generic, Schema
 
-Schema = Literal["auto", "explicit", "dialogue"]
-
-
-class PreferenceExample(NamedTuple):
-    """One parsed preference pair (text)."""
-
-    prompt: str
-    chosen: str
-    rejected: str
+__all__ = ["PreferenceBatch", "PreferenceDataModule", "PreferenceExample", "ResponseBatch"]
 
 
 class PreferenceBatch(NamedTuple):
@@ -51,53 +39,32 @@ class ResponseBatch(NamedTuple):
     attention_mask: torch.Tensor  # (B, T)
 
 
-def parse_preference(
-    row: Row, schema: Schema, prompt_key: str, chosen_key: str, rejected_key: str
-) -> PreferenceExample:
-    """Parse one raw row; raises ``DataError`` naming source, row and field for any unusable row."""
-    chosen = require_str(row, chosen_key)
-    rejected = require_str(row, rejected_key)
-    use_dialogue = schema == "dialogue" or (schema == "auto" and prompt_key not in row.data)
-    if use_dialogue:
-        if not (is_dialogue(chosen) and is_dialogue(rejected)):
-            raise DataError(
-                f"{row.source}: row {row.number}: field '{chosen_key}'/'{rejected_key}': no "
-                f"'{prompt_key}' field and not an HH-style dialogue ('\\n\\nHuman: ... \\n\\nAssistant: ...')"
-            )
-        try:
-            prompt, chosen, rejected = split_shared_prefix(chosen, rejected)
-        except DataError as err:
-            raise DataError(f"{row.source}: row {row.number}: fields '{chosen_key}'/'{rejected_key}': {err}") from None
-    else:
-        prompt = require_str(row, prompt_key)
-    for key, value in ((chosen_key, chosen), (rejected_key, rejected)):
-        if not value.strip():
-            raise DataError(f"{row.source}: row {row.number}: field '{key}': empty response")
-    if chosen.strip() == rejected.strip():
-        raise DataError(f"{row.source}: row {row.number}: fields '{chosen_key}' and '{rejected_key}' are identical")
-    return PreferenceExample(prompt, chosen, rejected)
-
-
 class PreferenceDataModule(TokenizerDataModule):
-    """Preference pairs for a Bradley-Terry reward model.
+    """Preference pairs for a Bradley-Terry reward model, read through a task.
 
-    Reads ``{prompt, chosen, rejected}`` rows, or full HH-RLHF style dialogues ``{chosen, rejected}`` where the
-    longest shared prefix ending at an assistant turn is the prompt. Applies the tokenizer's chat template when it
-    has one, truncates per ``perl_lightning.data.formatting.truncate_pair`` and pads dynamically per batch.
+    The task turns its native rows into (prompt, chosen, rejected) pairs: TL;DR comparisons, HH-RLHF transcripts,
+    SHP's ``labels``; a task with pointwise feedback (Taskmaster ratings) gives every liked x disliked pair of
+    responses to the same context. Without a task, ``{prompt, chosen, rejected}`` rows or HH-style transcripts are
+    read by the column names below. The held-out split keeps every pair of one prompt on the same side (no prompt is
+    both trained and evaluated on). Applies the tokenizer's chat template when it has one, truncates per
+    ``perl_lightning.data.formatting.truncate_pair`` and pads dynamically per batch.
 
     Args:
-        path: ``builtin`` (pairs written for this project), a local jsonl / json / parquet / csv file (``.gz`` ok),
-            a local dataset directory, or a hub dataset id.
+        task: a task name (``summarization``, ``harmlessness``, ``helpfulness``, ``dialogue``, ...) or instance
+            (``class_path: perl_lightning.tasks.Helpfulness`` with its ``init_args``); ``None`` reads the columns
+            named below (the ``generic`` task).
+        path: the task's built-in sample when ``None`` (``builtin`` without a task: pairs written for this project),
+            a local jsonl / json / parquet / csv file (``.gz`` ok), a local dataset directory, or a hub dataset id.
         name: hub dataset configuration name.
         split: split used for training (``train`` if not given).
         val_split: a split of the same source used for validation; when ``None`` a seeded ``val_fraction`` of the
             training rows is held out.
         val_fraction: fraction held out when ``val_split`` is ``None``.
         limit: use only the first ``limit`` usable rows (before the split); ``None`` for all.
-        schema: ``auto`` (dialogue when there is no prompt column), ``explicit`` or ``dialogue``.
-        prompt_key: column holding the prompt.
-        chosen_key: column holding the preferred response (or dialogue).
-        rejected_key: column holding the dispreferred response (or dialogue).
+        schema: without a task: ``auto`` (dialogue when there is no prompt column), ``explicit`` or ``dialogue``.
+        prompt_key: without a task: column holding the prompt.
+        chosen_key: without a task: column holding the preferred response (or dialogue).
+        rejected_key: without a task: column holding the dispreferred response (or dialogue).
         max_length: maximum tokens of prompt + response.
         max_prompt_length: most tokens the prompt keeps when a pair is too long (default ``max_length // 2``).
         batch_size: pairs per training batch.
@@ -114,7 +81,8 @@ class PreferenceDataModule(TokenizerDataModule):
 
     def __init__(
         self,
-        path: str = "builtin",
+        task: str | Task | None = None,
+        path: str | None = None,
         name: str | None = None,
         split: str | None = None,
         val_split: str | None = None,
@@ -139,20 +107,21 @@ class PreferenceDataModule(TokenizerDataModule):
         super().__init__()
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["task"])
+        self.hparams["task"] = task if task is None or isinstance(task, str) else type(task).__name__
+        self.task = get_task(task) if task is not None else Generic(schema, prompt_key, chosen_key, rejected_key)
+        self.path = self.task.source("rated" if self.task.feedback == "pointwise" else "preference", path)
         self.max_prompt_length = max_prompt_length or max_length // 2
         self.examples: dict[str, list[PreferenceExample]] = {}
         self.encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
         self.skipped: list[str] = []
 
-    def _read(self, split: str | None, bad: BadRowLog) -> list[PreferenceExample]:
-        hp = self.hparams
-        rows = load_rows(hp.path, split=split, name=hp.name, bad=bad)
+    def _read(self, split: str | None, bad: BadRowLog) -> list[Any]:
+        """The task's examples of one split: pairs, or rated responses for a pointwise task."""
+        hp, task = self.hparams, self.task
+        parse = task.rated if task.feedback == "pointwise" else task.preference
         parsed = validated(
-            rows,
-            lambda r: parse_preference(r, hp.schema, hp.prompt_key, hp.chosen_key, hp.rejected_key),
-            bad,
-            what=f"{hp.path} ({split or 'train'})",
+            iter_rows(self.path, split=split, name=hp.name), parse, bad, f"{self.path} ({split or 'train'})"
         )
         return parsed[: hp.limit] if hp.limit else parsed
 
@@ -166,7 +135,10 @@ class PreferenceDataModule(TokenizerDataModule):
         if hp.val_split is not None:
             val = self._read(hp.val_split, bad)
         else:
-            train, val = seeded_split(train, hp.val_fraction, hp.seed, str(hp.path), allow_empty_train=True)
+            group = (lambda e: e.group) if self.task.feedback == "pointwise" else (lambda e: prompt_key(e.prompt))
+            train, val = grouped_split(train, group, hp.val_fraction, hp.seed, self.path, allow_empty_train=True)
+        if self.task.feedback == "pointwise":  # pairs within each split: one context never lands on both sides
+            train, val = pairs_from_ratings(train), pairs_from_ratings(val)
         self.skipped = bad.skipped
         self.examples = {"train": train, "val": val}
         return self.examples
@@ -228,7 +200,7 @@ class PreferenceDataModule(TokenizerDataModule):
             return self.val_dataloader()
         hp = self.hparams
         bad = BadRowLog(hp.bad_rows)
-        rows = load_rows(hp.predict_path, bad=bad)
+        rows = iter_rows(hp.predict_path)
 
         def parse(row: Row) -> list[int]:
             prompt = encode_prompt(self.tokenizer, require_str(row, hp.prompt_key), hp.chat_template)

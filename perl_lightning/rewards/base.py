@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from perl_lightning.rl.types import Rollout
+from perl_lightning.rl.types import Rollout, prompt_text
 
 
 @runtime_checkable
@@ -32,7 +32,7 @@ class RewardError(RuntimeError):
 def describe_row(rollout: Rollout, i: int) -> str:
     """``row <id> (prompt '...')`` for error messages."""
     row = rollout.row_ids[i] if rollout.row_ids else f"#{i} of the batch"
-    prompt = " ".join(rollout.prompts[i].split())
+    prompt = " ".join(prompt_text(rollout.prompts[i]).split())
     return f"row {row} (prompt {prompt[:60] + ('...' if len(prompt) > 60 else '')!r})"
 
 

@@ -16,7 +16,30 @@ import torch.nn.functional as F
 
 from perl_lightning.rl.config import SamplingConfig
 
-__all__ = ["Experience", "Rollout", "SamplingConfig", "Scores", "TokenRewards", "concat_rollouts"]
+__all__ = [
+    "Experience",
+    "Message",
+    "Prompt",
+    "Rollout",
+    "SamplingConfig",
+    "Scores",
+    "TokenRewards",
+    "concat_rollouts",
+    "prompt_text",
+]
+
+#: One chat turn, ``{"role": "user" | "assistant" | "system" | "tool", "content": str}``.
+Message = dict[str, str]
+#: A prompt: plain text (or an HH-style ``Human:``/``Assistant:`` transcript), or chat messages (TRL's
+#: "conversational" format), which tokenizers render through their chat template.
+Prompt = str | list[Message]
+
+
+def prompt_text(prompt: Prompt) -> str:
+    """A prompt as one readable string: text as it is, chat messages as ``role: content`` paragraphs."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n\n".join(f"{m['role']}: {m['content']}" for m in prompt)
 
 
 class Rollout(NamedTuple):
@@ -27,7 +50,7 @@ class Rollout(NamedTuple):
     response_mask: torch.Tensor  # (N, R) 1 up to and including the first end token, 0 after
     ended: torch.Tensor  # (N,) bool: the response produced an end token (EOS / stop string) in time
     prompt_length: int  # P
-    prompts: list[str]  # N prompt texts (repeated for the samples of a prompt)
+    prompts: list[Prompt]  # N prompts, text or chat messages (repeated for the samples of a prompt)
     responses: list[str]  # N decoded responses (special tokens removed)
     row_ids: Sequence[str] = ()  # N ids of the data rows the prompts came from (repeated like the prompts)
     metadata: Sequence[dict[str, Any]] = ()  # N rows' extra fields (gold answers, ...), for rewards and evaluation

@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from perl_lightning.data.formatting import (
-    encode_prompt,
-    encode_response,
-    end_token_id,
-    is_dialogue,
-    pad,
-    parse_dialogue,
-    split_shared_prefix,
-    truncate_pair,
-)
-from perl_lightning.data.sources import DataError
+from perl_lightning.data.formatting import encode_prompt, encode_response, end_token_id, pad, truncate_pair
+from perl_lightning.sources import DataError
+from perl_lightning.tasks.harmlessness import is_dialogue, parse_dialogue, split_shared_prefix
 
 ASSISTANT_HEADER = "<|im_start|>assistant\n"
 

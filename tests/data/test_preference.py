@@ -10,7 +10,7 @@ import pytest
 from perl_lightning.data import PreferenceBatch, PreferenceDataModule
 from perl_lightning.data.formatting import encode_prompt, encode_response
 from perl_lightning.data.preference import PreferenceExample, ResponseBatch
-from perl_lightning.data.sources import DataError
+from perl_lightning.sources import DataError
 
 ASSISTANT_HEADER = "<|im_start|>assistant\n"
 

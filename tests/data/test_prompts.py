@@ -10,7 +10,7 @@ import torch
 
 from perl_lightning.data.formatting import encode_prompt
 from perl_lightning.data.prompts import PromptBatch, PromptDataModule, dialogue_prompt
-from perl_lightning.data.sources import DataError
+from perl_lightning.sources import DataError
 
 
 def _write(path: Path, rows: list) -> Path:
@@ -90,7 +90,7 @@ def test_named_validation_split(tiny_tokenizer, tmp_path):
 def test_bad_rows_error_by_default_and_skip_with_count(tiny_tokenizer, tmp_path):
     rows = [{"prompt": "good one"}, {"prompt": ""}, "{not json", {"text": "no prompt"}, {"prompt": "good two"}]
     path = str(_write(tmp_path / "bad.jsonl", rows))
-    with pytest.raises(DataError, match=r"row 3: unparsable JSON"):
+    with pytest.raises(DataError, match=r"row 2: field 'prompt' is empty"):  # bad rows are reported in file order
         PromptDataModule(path=path).load_examples()
     empty = str(_write(tmp_path / "empty.jsonl", [{"prompt": "fine"}, {"prompt": " "}]))
     with pytest.raises(DataError, match=r"row 2: field 'prompt' is empty"):

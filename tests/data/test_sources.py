@@ -12,7 +12,16 @@ import huggingface_hub.constants
 import pandas as pd
 import pytest
 
-from perl_lightning.data.sources import BadRowLog, DataError, Row, load_rows, require_str, validated
+from perl_lightning.sources import (
+    BadRowLog,
+    DataError,
+    Row,
+    iter_rows,
+    load_rows,
+    require_str,
+    resolve_source,
+    validated,
+)
 
 ROWS = [
     {"prompt": "p1", "chosen": "a1", "rejected": "b1"},
@@ -136,7 +145,7 @@ def test_unparsable_line_skipped_and_counted(tmp_path, caplog):
     lines = [json.dumps(ROWS[0]), "{not json", json.dumps(ROWS[1]), "also not json", json.dumps(ROWS[2])]
     path = _jsonl(tmp_path / "d.jsonl", lines)
     bad = BadRowLog("skip")
-    with caplog.at_level(logging.WARNING, logger="perl_lightning.data.sources"):
+    with caplog.at_level(logging.WARNING, logger="perl_lightning.sources"):
         rows = load_rows(str(path), bad=bad)
     assert [r.number for r in rows] == [1, 3, 5]
     assert [r.data for r in rows] == ROWS
@@ -202,3 +211,65 @@ def test_validated_routes_failures_through_the_log():
         validated(rows, lambda r: require_str(r, "v"), BadRowLog("error"), "test")
     with pytest.raises(DataError, match="test: no usable rows"):
         validated(rows[1:2], lambda r: require_str(r, "v"), BadRowLog("skip"), "test")
+
+
+def test_non_utf8_line_names_file_and_row_in_both_modes(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(json.dumps(ROWS[0]).encode() + b"\n" + b'{"prompt": "caf\xe9"}\n' + json.dumps(ROWS[2]).encode())
+    with pytest.raises(DataError) as info:
+        load_rows(str(path))
+    assert f"{path}: row 2: not UTF-8 text (byte 0xe9 at byte 16 of the line)" in str(info.value)
+    bad = BadRowLog("skip")
+    rows = load_rows(str(path), bad=bad)
+    assert [r.data for r in rows] == [ROWS[0], ROWS[2]]
+    assert len(bad.skipped) == 1 and "row 2: not UTF-8" in bad.skipped[0]
+
+
+def test_non_utf8_line_in_gzip_and_json_named_files(tmp_path):
+    body = json.dumps(ROWS[0]).encode() + b"\n\xff\xfe\n" + json.dumps(ROWS[1]).encode() + b"\n"
+    gz = tmp_path / "d.jsonl.gz"
+    gz.write_bytes(gzip.compress(body))
+    named_json = tmp_path / "d.json"
+    named_json.write_bytes(body)
+    for path in (gz, named_json):
+        bad = BadRowLog("skip")
+        assert [r.number for r in load_rows(str(path), bad=bad)] == [1, 3]
+        assert f"{path}: row 2: not UTF-8" in bad.skipped[0]
+
+
+def test_unparsable_json_message_says_column_once(tmp_path):
+    path = _jsonl(tmp_path / "d.jsonl", ['{"prompt": "unterminated'])
+    with pytest.raises(DataError) as info:
+        load_rows(str(path))
+    message = str(info.value)
+    assert "row 1: unparsable JSON: Unterminated string starting at column 12" in message
+    assert "at at" not in message
+    path = _jsonl(tmp_path / "e.jsonl", ['{"prompt" "x"}'])
+    with pytest.raises(DataError, match=r"row 1: unparsable JSON: Expecting ':' delimiter at column 11"):
+        load_rows(str(path))
+
+
+def test_bad_rows_are_reported_in_file_order(tmp_path):
+    def parse(row: Row) -> str:
+        return require_str(row, "prompt")
+
+    lines = [json.dumps({"prompt": "ok"}), json.dumps({"text": "no prompt"}), "{broken", json.dumps({"prompt": "ok2"})]
+    path = _jsonl(tmp_path / "d.jsonl", lines)
+    with pytest.raises(DataError, match=r"row 2: missing field 'prompt'"):  # row 2's field error before row 3's JSON
+        validated(iter_rows(str(path)), parse, BadRowLog(), "d")
+    bad = BadRowLog("skip")
+    assert validated(iter_rows(str(path)), parse, bad, "d") == ["ok", "ok2"]
+    assert ["row 2" in bad.skipped[0], "row 3" in bad.skipped[1]] == [True, True]
+
+
+def test_validated_counts_rows_a_task_filters_out_without_error(tmp_path):
+    path = _jsonl(tmp_path / "d.jsonl", [json.dumps({"prompt": "keep"}), json.dumps({"prompt": "drop"})])
+    bad = BadRowLog()
+    kept = validated(iter_rows(str(path)), lambda r: None if r.data["prompt"] == "drop" else r.data["prompt"], bad, "d")
+    assert kept == ["keep"] and bad.skipped == []
+
+
+def test_builtin_task_files_resolve_by_folder_and_stem():
+    assert resolve_source("builtin:prompts").name == "prompts.jsonl"
+    with pytest.raises(DataError, match=r"unknown built-in source 'builtin:nope/none'"):
+        resolve_source("builtin:nope/none")

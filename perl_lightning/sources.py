@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +18,9 @@ import datasets
 
 log = logging.getLogger(__name__)
 
-BUILTIN_DIR = Path(__file__).parent / "builtin"
+BUILTIN_DIR = Path(__file__).parent / "data" / "builtin"
+#: Short names of the built-in files; any other file under ``BUILTIN_DIR`` is ``builtin:<folder>/<stem>`` (e.g.
+#: ``builtin:summarization/comparisons``), which is how each task names its built-in sample.
 BUILTIN_SOURCES: dict[str, Path] = {
     "builtin": BUILTIN_DIR / "preferences.jsonl",
     "builtin:preferences": BUILTIN_DIR / "preferences.jsonl",
@@ -39,6 +41,15 @@ class Row:
     source: str
     number: int
     data: dict[str, Any]
+
+
+@dataclass
+class BadLine:
+    """A line of a JSON-lines file that is no record (not UTF-8, not JSON, not an object), in its place in the file."""
+
+    source: str
+    number: int
+    message: str
 
 
 @dataclass
@@ -64,22 +75,33 @@ class BadRowLog:
             log.warning("%s: skipped %d bad rows (first: %s)", what, len(self.skipped), self.skipped[0])
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+def _iter_jsonl(path: Path) -> Iterator[Row | BadLine]:
+    """Every line in file order: a :class:`Row`, or a :class:`BadLine` saying what is wrong with it.
 
-
-def _iter_jsonl(path: Path, bad: BadRowLog) -> Iterator[Row]:
-    with _open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
+    Lines are read as bytes and decoded one by one, so a line that is not UTF-8 is named (with the byte offset
+    within the line) instead of failing the whole file.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                bad_byte = f"byte 0x{raw[err.start]:02x} at byte {err.start + 1} of the line"
+                yield BadLine(str(path), number, f"not UTF-8 text ({bad_byte})")
+                continue
+            if number == 1:
+                line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the first record
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                bad.report(f"{path}: row {number}: unparsable JSON ({err.msg} at column {err.colno})")
+                record = json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as err:  # some messages end in "at" ("Unterminated string starting at")
+                where = f"column {err.colno}" if err.msg.endswith(" at") else f"at column {err.colno}"
+                yield BadLine(str(path), number, f"unparsable JSON: {err.msg} {where}")
                 continue
             if not isinstance(record, dict):
-                bad.report(f"{path}: row {number}: expected a JSON object, got {type(record).__name__}")
+                yield BadLine(str(path), number, f"expected a JSON object, got {type(record).__name__}")
                 continue
             yield Row(str(path), number, record)
 
@@ -88,28 +110,39 @@ def _file_kind(path: Path) -> str:
     suffixes = [s for s in path.suffixes if s != ".gz"]
     suffix = suffixes[-1] if suffixes else ""
     if suffix == ".json":
-        with _open_text(path) as handle:
-            head = handle.read(1).lstrip() or handle.read(64).lstrip()[:1]
-        return ".json" if head == "[" or head == "" else ".jsonl"
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")[:1]
+        return ".json" if head in ("[", "") else ".jsonl"
     return suffix
 
 
-def load_rows(
-    path: str,
-    split: str | None = None,
-    name: str | None = None,
-    bad: BadRowLog | None = None,
-) -> list[Row]:
-    """Read every row of a source.
+def resolve_source(path: str) -> Path:
+    """The local path of a source: a built-in name (``builtin``, ``builtin:prompts``, ``builtin:<folder>/<stem>``)
+    or a local path (``~`` expanded; it may not exist, e.g. a hub id)."""
+    if path in BUILTIN_SOURCES:
+        return BUILTIN_SOURCES[path]
+    if path.startswith("builtin:"):
+        matches = sorted(BUILTIN_DIR.glob(path.removeprefix("builtin:") + ".*"))
+        files = [m for m in matches if m.suffix != ".py"]
+        if not files:
+            known = sorted(BUILTIN_SOURCES) + sorted(
+                f"builtin:{f.parent.name}/{f.stem}" for f in BUILTIN_DIR.glob("*/*") if f.suffix in (".jsonl", ".json")
+            )
+            raise DataError(f"unknown built-in source '{path}'; known: {known}")
+        return files[0]
+    return Path(path).expanduser()
+
+
+def iter_rows(path: str, split: str | None = None, name: str | None = None) -> Iterator[Row | BadLine]:
+    """Every row of a source in order, unreadable JSON lines as :class:`BadLine` in their place.
 
     Args:
-        path: ``builtin``, ``builtin:prompts``, a local file or directory, or a hub dataset id.
+        path: ``builtin``, ``builtin:prompts``, ``builtin:<task>/<file>``, a local file or directory, or a hub id.
         split: split of a hub dataset (or of a directory of files); ``None`` takes ``train``.
         name: hub dataset configuration name (e.g. ``harmless-base`` for ``Anthropic/hh-rlhf`` data_dir).
-        bad: where unparsable lines are reported.
     """
-    bad = bad or BadRowLog()
-    resolved = BUILTIN_SOURCES.get(path, Path(path).expanduser())
+    resolved = resolve_source(path)
     if resolved.is_file():
         if split not in (None, "train"):  # a file has one split: never hand back its rows as another split
             raise DataError(
@@ -118,7 +151,8 @@ def load_rows(
             )
         kind = _file_kind(resolved)
         if kind == ".jsonl":
-            return list(_iter_jsonl(resolved, bad))
+            yield from _iter_jsonl(resolved)
+            return
         if kind not in _FILE_BUILDERS:
             raise DataError(f"{resolved}: unsupported file type '{kind}' (use jsonl, json, parquet or csv)")
         try:
@@ -127,8 +161,6 @@ def load_rows(
             raise DataError(f"{resolved}: could not be read as {kind}: {err}") from err
         source = str(resolved)
     else:
-        if str(path).startswith("builtin"):
-            raise DataError(f"unknown built-in source '{path}'; known: {sorted(BUILTIN_SOURCES)}")
         try:
             ds = datasets.load_dataset(str(resolved) if resolved.is_dir() else path, name, split=split or "train")
         except Exception as err:
@@ -137,18 +169,49 @@ def load_rows(
                 f"`datasets.load_dataset` failed (offline runs need it in the local cache): {err}"
             ) from err
         source = f"{path}[{split or 'train'}]"
-    return [Row(source, i + 1, dict(record)) for i, record in enumerate(ds)]
+    for i, record in enumerate(ds):
+        yield Row(source, i + 1, dict(record))
 
 
-def validated(rows: list[Row], parse: Callable[[Row], Any], bad: BadRowLog, what: str) -> list[Any]:
-    """Apply ``parse`` (raising ``DataError`` for a bad row) to each row, routing failures through ``bad``."""
-    out = []
+def load_rows(
+    path: str,
+    split: str | None = None,
+    name: str | None = None,
+    bad: BadRowLog | None = None,
+) -> list[Row]:
+    """Every readable row of a source (see :func:`iter_rows`); unreadable JSON lines go to ``bad`` (by default an
+    error naming file and row)."""
+    bad = bad or BadRowLog()
+    rows = []
+    for item in iter_rows(path, split, name):
+        if isinstance(item, BadLine):
+            bad.report(f"{item.source}: row {item.number}: {item.message}")
+        else:
+            rows.append(item)
+    return rows
+
+
+def validated(rows: Iterable[Row | BadLine], parse: Callable[[Row], Any], bad: BadRowLog, what: str) -> list[Any]:
+    """Apply ``parse`` (raising ``DataError`` for a bad row) to each row, routing failures through ``bad`` in file
+    order: an unreadable line (:class:`BadLine`, from :func:`iter_rows`) is reported where it stands among the rows'
+    field errors. ``parse`` may return ``None`` for a row the task filters out on purpose (not an error)."""
+    out, filtered = [], 0
     for row in rows:
+        if isinstance(row, BadLine):
+            bad.report(f"{row.source}: row {row.number}: {row.message}")
+            continue
         try:
-            out.append(parse(row))
+            parsed = parse(row)
         except DataError as err:
             bad.report(str(err))
+            continue
+        if parsed is None:
+            filtered += 1
+        else:
+            out.append(parsed)
     bad.summary(what)
+    if filtered:
+        log.info("%s: %d rows filtered out by the task's rules", what, filtered)
     if not out:
         raise DataError(f"{what}: no usable rows")
     return out

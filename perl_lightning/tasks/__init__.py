@@ -1,0 +1,42 @@
+"""Tasks: one file per task, each owning its data schema, prompt format, metrics and programmatic rewards.
+
+``get_task("summarization")`` (or a :class:`Task` instance) is what the DataModules, configs (``task:``) and
+``perl pipeline --task`` take.
+"""
+
+from perl_lightning.tasks.base import (
+    Demonstration,
+    PreferenceExample,
+    PromptExample,
+    RatedExample,
+    Task,
+    pairs_from_ratings,
+)
+from perl_lightning.tasks.generic import Generic
+from perl_lightning.tasks.harmlessness import Harmlessness
+
+#: Every task by name.
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Generic, Harmlessness)}
+
+
+def get_task(task: str | Task) -> Task:
+    """A task instance: given, or built with its defaults from its name."""
+    if isinstance(task, Task):
+        return task
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)} (or pass a Task instance)")
+    return TASKS[task]()
+
+
+__all__ = [
+    "TASKS",
+    "Demonstration",
+    "Generic",
+    "Harmlessness",
+    "PreferenceExample",
+    "PromptExample",
+    "RatedExample",
+    "Task",
+    "get_task",
+    "pairs_from_ratings",
+]
