@@ -11,7 +11,7 @@ from perl_lightning.data.base import TokenizerDataModule, grouped_split, own_gen
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
 from perl_lightning.sources import BadRowLog, BadRows, Row, iter_rows, require_str, validated
 from perl_lightning.tasks import PreferenceExample, Task, get_task, pairs_from_ratings
-from perl_lightning.tasks.base import prompt_key
+from perl_lightning.tasks.base import prompt_key, split_key
 from perl_lightning.tasks.generic import Generic, Schema
 
 __all__ = ["PreferenceBatch", "PreferenceDataModule", "PreferenceExample", "ResponseBatch"]
@@ -135,7 +135,7 @@ class PreferenceDataModule(TokenizerDataModule):
         if hp.val_split is not None:
             val = self._read(hp.val_split, bad)
         else:
-            group = (lambda e: e.group) if self.task.feedback == "pointwise" else (lambda e: prompt_key(e.prompt))
+            group = split_key if self.task.feedback == "pointwise" else (lambda e: prompt_key(e.prompt))
             train, val = grouped_split(train, group, hp.val_fraction, hp.seed, self.path, allow_empty_train=True)
         if self.task.feedback == "pointwise":  # pairs within each split: one context never lands on both sides
             train, val = pairs_from_ratings(train), pairs_from_ratings(val)

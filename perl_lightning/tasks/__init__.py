@@ -12,11 +12,14 @@ from perl_lightning.tasks.base import (
     Task,
     pairs_from_ratings,
 )
+from perl_lightning.tasks.dialogue import Dialogue
 from perl_lightning.tasks.generic import Generic
 from perl_lightning.tasks.harmlessness import Harmlessness
+from perl_lightning.tasks.helpfulness import Helpfulness
+from perl_lightning.tasks.summarization import Summarization
 
 #: Every task by name.
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Generic, Harmlessness)}
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Summarization, Harmlessness, Helpfulness, Dialogue, Generic)}
 
 
 def get_task(task: str | Task) -> Task:
@@ -31,11 +34,14 @@ def get_task(task: str | Task) -> Task:
 __all__ = [
     "TASKS",
     "Demonstration",
+    "Dialogue",
     "Generic",
     "Harmlessness",
+    "Helpfulness",
     "PreferenceExample",
     "PromptExample",
     "RatedExample",
+    "Summarization",
     "Task",
     "get_task",
     "pairs_from_ratings",

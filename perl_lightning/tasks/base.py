@@ -51,12 +51,19 @@ class PreferenceExample(NamedTuple):
 
 class RatedExample(NamedTuple):
     """One rated response (pointwise feedback: thumbs up 1 / down 0), with the key of its context so that a liked
-    and a disliked response to the same context can be paired."""
+    and a disliked response to the same context can be paired, and the key of what a held-out split keeps together
+    (e.g. the conversation, whose successive contexts share turns; the context itself when empty)."""
 
     prompt: Prompt
     response: str
     label: float
     group: str
+    split_group: str = ""
+
+
+def split_key(example: RatedExample) -> str:
+    """What a held-out split keeps on one side for a rated example: its ``split_group``, else its ``group``."""
+    return example.split_group or example.group
 
 
 class PromptExample(NamedTuple):
@@ -244,6 +251,7 @@ __all__ = [
     "prompt_key",
     "prompt_text",
     "row_identity",
+    "split_key",
     "text_field",
     "where",
 ]
