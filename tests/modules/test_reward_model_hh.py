@@ -40,6 +40,7 @@ def test_short_lora_run_beats_chance_on_held_out_hh_pairs(tmp_path, hh_harmless)
         save_dir=str(tmp_path / "reward_adapter"),  # not the working directory
     )
     dm = PreferenceDataModule(
+        task="harmlessness",
         path=str(hh_harmless),
         bad_rows="skip",  # the slice has 4 pairs with an empty chosen reply
         limit=POOL,
