@@ -10,7 +10,7 @@ from lightning.pytorch.callbacks import Callback
 from perl_lightning.callbacks.sample_table import SampleTable
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.models.topology import Role
-from perl_lightning.rl.types import Rollout
+from perl_lightning.rl.types import Rollout, prompt_text
 
 
 class PolicyEvaluation:
@@ -20,14 +20,15 @@ class PolicyEvaluation:
     def validation_step(self, batch: PromptBatch, batch_idx: int) -> None:
         """Held-out prompts: reward of the current policy vs the initial one (cached by row id), win rate, KL.
 
-        Logs ``val/reward``, ``val/reward_initial``, ``val/win_rate`` (ties count half), ``val/kl`` (summed
+        Logs ``val/reward``, ``val/reward_initial``, ``val/win_rate`` (ties count half), the task's metrics when the
+        DataModule has a task (``val/rouge1`` ..., and ``val/<name>_initial``), ``val/kl`` (summed
         ``log pi - log pi_ref`` of the evaluation responses: a KL estimate when the evaluation samples; with greedy
         decoding only a drift indicator), ``val/response_length`` and ``val/no_eos_fraction``.
         """
         seed = self.evaluation.seed + batch_idx
         after = self._seeded(seed, batch, "policy")
         reward_after = self.score(after).total
-        ids = batch.row_ids or batch.prompts
+        ids = batch.row_ids or [prompt_text(p) for p in batch.prompts]
         missing = [i for i, r in enumerate(ids) if r not in self._initial]
         if missing:  # the initial policy (= the reference) answers each held-out row once per run
             before = self._seeded(seed, batch.select(missing), "reference")
@@ -42,11 +43,26 @@ class PolicyEvaluation:
                    "val/response_length": after.lengths.float().mean(),
                    "val/no_eos_fraction": (~after.ended).float().mean()}  # fmt: skip
         self.log_dict(metrics, batch_size=len(ids), sync_dist=True)  # under DDP: the mean over every rank's prompts
+        self._log_task_metrics(batch, after.responses, [self._initial[r][0] for r in ids])
         for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
             text, reward = self._initial[ids[i]]
-            self.eval_samples.append({"row_id": ids[i], "prompt": batch.prompts[i], "before": text,
+            self.eval_samples.append({"row_id": ids[i], "prompt": prompt_text(batch.prompts[i]), "before": text,
                                       "after": after.responses[i], "reward_before": reward,
                                       "reward_after": float(reward_after[i])})  # fmt: skip
+
+    def _log_task_metrics(self, batch: PromptBatch, after: list[str], before: list[str]) -> None:
+        """The data's task metrics (ROUGE, well-formed turns, ...) of the current and the initial responses, as
+        ``val/<name>`` and ``val/<name>_initial``: means over the rows the metric applies to (not NaN)."""
+        task = getattr(getattr(self.trainer, "datamodule", None), "task", None)
+        if task is None:
+            return
+        metadata = list(batch.metadata) or [{} for _ in after]
+        for suffix, responses in (("", after), ("_initial", before)):
+            for name, values in task.evaluate(responses, metadata).items():
+                valid = ~torch.isnan(values)
+                if valid.any():
+                    self.log(f"val/{name}{suffix}", values[valid].mean().to(self.device), batch_size=int(valid.sum()),
+                             sync_dist=True)  # fmt: skip
 
     def _seeded(self, seed: int, batch: PromptBatch, role: Role) -> Rollout:
         devices = [self.device] if self.device.type == "cuda" else []

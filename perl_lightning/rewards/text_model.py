@@ -12,7 +12,7 @@ from torch import nn
 from perl_lightning.data.formatting import encode_scored_texts
 from perl_lightning.models.artifacts import adapter_base_model, is_peft_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask
-from perl_lightning.rl.types import Rollout
+from perl_lightning.rl.types import Prompt, Rollout
 
 
 class TextReward(nn.Module):
@@ -45,8 +45,8 @@ class TextReward(nn.Module):
         return self.score_texts(rollout.prompts, rollout.responses)
 
     @torch.no_grad()
-    def score_texts(self, prompts: Sequence[str], responses: Sequence[str]) -> torch.Tensor:
-        """Rewards (N,) of (prompt, response) texts."""
+    def score_texts(self, prompts: Sequence[Prompt], responses: Sequence[str]) -> torch.Tensor:
+        """Rewards (N,) of (prompt, response) texts; a prompt may be chat messages."""
         ids, mask = encode_scored_texts(self.tokenizer, prompts, responses, self.max_length)
         device = next(self.model.parameters()).device
         ids, mask = ids.to(device), mask.to(device)
