@@ -2,5 +2,16 @@
 
 from perl_lightning.data.preference import PreferenceBatch, PreferenceDataModule
 from perl_lightning.data.prompts import PromptBatch, PromptDataModule
+from perl_lightning.data.rated import RatedBatch, RatedDataModule
+from perl_lightning.data.sft import SFTBatch, SFTDataModule
 
-__all__ = ["PreferenceBatch", "PreferenceDataModule", "PromptBatch", "PromptDataModule"]
+__all__ = [
+    "PreferenceBatch",
+    "PreferenceDataModule",
+    "PromptBatch",
+    "PromptDataModule",
+    "RatedBatch",
+    "RatedDataModule",
+    "SFTBatch",
+    "SFTDataModule",
+]

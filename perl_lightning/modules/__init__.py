@@ -1,6 +1,7 @@
-"""LightningModules: the reward model and the RL policy."""
+"""LightningModules: supervised fine-tuning, the reward model and the RL policy."""
 
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
+from perl_lightning.modules.sft import SFTModule
 
-__all__ = ["PolicyModule", "RewardModelModule"]
+__all__ = ["PolicyModule", "RewardModelModule", "SFTModule"]

@@ -1,4 +1,4 @@
-"""RewardModelModule: a LoRA (or fully fine-tuned) Bradley-Terry reward model."""
+"""RewardModelModule: a LoRA (or fully fine-tuned) reward model, pairwise (Bradley-Terry) or pointwise (BCE)."""
 
 from __future__ import annotations
 
@@ -9,50 +9,84 @@ from typing import Any, Literal
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 from peft import TaskType
-from torchmetrics import MeanMetric, MetricCollection
 
 from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.formatting import encode_scored_texts
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
+from perl_lightning.data.rated import RatedBatch
 from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters, head_names
 from perl_lightning.models.artifacts import write_adapter_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
 from perl_lightning.modules.base import AdapterModule, token_budget
 from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
+from perl_lightning.modules.reward_metrics import (
+    STAGES,
+    Objective,
+    reward_metrics,
+    update_pair_metrics,
+    update_rated_metrics,
+)
 from perl_lightning.profiling import PhaseMeter
-from perl_lightning.rl.losses import pairwise_reward_loss
+from perl_lightning.rl.reward_losses import pairwise_reward_loss, pointwise_reward_loss
+
+#: What each objective trains on: its batch type and the DataModule that makes such batches.
+BATCHES: dict[str, tuple[type, str]] = {
+    "pairwise": (PreferenceBatch, "PreferenceDataModule"),
+    "pointwise": (RatedBatch, "RatedDataModule"),
+}
 
 
-def micro_batches(batch: PreferenceBatch, max_tokens: int | None) -> list[PreferenceBatch]:
-    """Split a batch into micro-batches of whole pairs holding at most ``max_tokens`` padded tokens each.
+def batch_size(batch: PreferenceBatch | RatedBatch) -> int:
+    """What a batch's loss averages over: pairs, or rated responses."""
+    return batch.num_pairs if isinstance(batch, PreferenceBatch) else batch.num_rated
 
-    Pairs are sorted by length (longest first) and grouped greedily, each group trimmed to its own longest
+
+def micro_batches(batch: PreferenceBatch | RatedBatch, max_tokens: int | None) -> list[PreferenceBatch | RatedBatch]:
+    """Split a batch into micro-batches of whole pairs (or rated responses) of at most ``max_tokens`` padded tokens.
+
+    Items are sorted by length (longest first) and grouped greedily, each group trimmed to its own longest
     sequence, so little compute goes to padding. A pair's chosen and rejected rows stay together, so each
-    micro-batch's loss is exact on its own; a pair longer than the budget forms a group alone. Works for right- and
+    micro-batch's loss is exact on its own; an item longer than the budget forms a group alone. Works for right- and
     left-padded batches (the side is read off the attention mask). ``None`` keeps the batch whole.
     """
-    b = batch.num_pairs
     if max_tokens is None:
         return [batch]
-    lengths = batch.attention_mask.sum(-1)  # (2B,)
-    pair_len = torch.maximum(lengths[:b], lengths[b:])  # (B,)
-    order = torch.argsort(pair_len, descending=True, stable=True).tolist()
+    pairs, n = isinstance(batch, PreferenceBatch), batch_size(batch)
+    lengths = batch.attention_mask.sum(-1)  # (2B,) or (B,)
+    item_len = torch.maximum(lengths[:n], lengths[n:]) if pairs else lengths  # (B,)
+    rows_per_item = 2 if pairs else 1
+    order = torch.argsort(item_len, descending=True, stable=True).tolist()
     groups: list[list[int]] = []
-    for i in order:  # longest first: a group's width is its first pair's length
-        if groups and 2 * (len(groups[-1]) + 1) * int(pair_len[groups[-1][0]]) <= max_tokens:
+    for i in order:  # longest first: a group's width is its first item's length
+        if groups and rows_per_item * (len(groups[-1]) + 1) * int(item_len[groups[-1][0]]) <= max_tokens:
             groups[-1].append(i)
         else:
             groups.append([i])
     left = bool((batch.attention_mask[:, 0] == 0).any())
-    out = []
+    out: list[PreferenceBatch | RatedBatch] = []
     for group in groups:
         idx = torch.tensor(group, device=batch.input_ids.device)
-        width = int(pair_len[idx].max())
+        width = int(item_len[idx].max())
         cols = slice(batch.input_ids.shape[1] - width, None) if left else slice(0, width)
-        rows = torch.cat([idx, idx + b])
-        out.append(PreferenceBatch(batch.input_ids[rows, cols], batch.attention_mask[rows, cols]))
+        if pairs:
+            rows = torch.cat([idx, idx + n])
+            out.append(PreferenceBatch(batch.input_ids[rows, cols], batch.attention_mask[rows, cols]))
+        else:
+            out.append(RatedBatch(batch.input_ids[idx, cols], batch.attention_mask[idx, cols], batch.labels[idx]))
     return out
+
+
+def check_objective(objective: str, margin: float, center_coef: float, pos_weight: float | None) -> None:
+    """Refuse an unknown objective, and settings that the chosen objective would silently ignore."""
+    if objective not in BATCHES:
+        raise ValueError(f"objective must be 'pairwise' or 'pointwise', not {objective!r}")
+    if objective == "pointwise" and (margin != 0.0 or center_coef != 0.0):
+        raise ValueError("margin and center_coef are pairwise settings; the pointwise objective takes pos_weight")
+    if objective == "pairwise" and pos_weight is not None:
+        raise ValueError("pos_weight is a pointwise setting (objective: pointwise); pairs are balanced by design")
+    if pos_weight is not None and pos_weight <= 0:
+        raise ValueError(f"pos_weight must be > 0, got {pos_weight}")
 
 
 def zero_score_head(model: torch.nn.Module) -> None:
@@ -70,26 +104,32 @@ def zero_score_head(model: torch.nn.Module) -> None:
             last.bias.zero_()
 
 
-def _pair_metrics() -> MetricCollection:
-    return MetricCollection({name: MeanMetric() for name in ("accuracy", "margin", "chosen_reward", "rejected_reward")})
-
-
 class RewardModelModule(AdapterModule):
-    """Reward model: backbone + scalar score head, read at the last non-padding token, trained on preference pairs.
+    """Reward model: backbone + scalar score head, read at the last non-padding token, trained on human feedback.
 
-    Loss (Bradley-Terry): ``-logsigmoid(r_chosen - r_rejected - margin) + center_coef * mean((r_c + r_r)^2)``.
-    With ``lora`` set only the LoRA adapters on the attention projections and the score head train; ``lora: null``
-    fine-tunes every weight of the same model, so LoRA vs full tuning is one config switch.
+    ``objective: pairwise`` trains on preference pairs (``PreferenceDataModule``) with the Bradley-Terry loss
+    ``-logsigmoid(r_chosen - r_rejected - margin) + center_coef * mean((r_c + r_r)^2)``; metrics ``accuracy``,
+    ``margin``, ``chosen_reward``, ``rejected_reward``. ``objective: pointwise`` trains on rated responses
+    (``RatedDataModule``: thumbs up / down, as PERL's Taskmaster reward models) with binary cross-entropy, the reward
+    read as ``logit P(liked)``; metrics ``accuracy`` (reward > 0 for liked), and in validation ``auroc`` and ``ece``
+    (calibration of ``sigmoid(reward)``). With ``lora`` set only the LoRA adapters on the attention projections and
+    the score head train; ``lora: null`` fine-tunes every weight of the same model, so LoRA vs full tuning is one
+    config switch.
 
     Args:
         model: base model: hub id, local path, ``smollm2-135m-instruct``, ``minilm-l6`` or ``tiny-llama``.
+        objective: ``pairwise`` (Bradley-Terry on preference pairs) or ``pointwise`` (binary cross-entropy on rated
+            responses).
         lora: LoRA settings; ``null`` for full fine-tuning.
         learning_rate: AdamW learning rate; ``None`` picks 5e-4 for LoRA and 1e-5 for full fine-tuning.
         weight_decay: AdamW weight decay.
         schedule: ``cosine``, ``linear`` or ``constant`` after warmup.
         warmup_ratio: fraction of the total steps spent in linear warmup.
-        margin: fixed margin subtracted from ``r_chosen - r_rejected`` in the loss.
-        center_coef: reward-centering coefficient (keeps rewards near zero mean).
+        margin: pairwise: fixed margin subtracted from ``r_chosen - r_rejected`` in the loss.
+        center_coef: pairwise: reward-centering coefficient (keeps rewards near zero mean).
+        pos_weight: pointwise: weight of the liked responses' loss term, for class imbalance; ``n_disliked /
+            n_liked`` weighs both classes equally (``RatedDataModule.label_counts``; 0.16 on Taskmaster Coffee, 86%
+            liked). ``None`` is 1.
         dtype: ``auto`` (bf16 with CUDA, else fp32), ``fp32``, ``bf16``, ``fp16``.
         gradient_checkpointing: trade compute for activation memory.
         micro_batch_tokens: most padded tokens per forward/backward inside a training step. Pairs are sorted by
@@ -103,9 +143,9 @@ class RewardModelModule(AdapterModule):
             held-out accuracy 0.593 vs 0.547 with ``normal``, the model's own random init; see
             ``tests/modules/test_reward_model_hh.py``). LoRA's B matrices start at zero too, so the adapters get
             their first gradient at the second step.
-        share_prefix: for causal models, run the prompt (the prefix shared by chosen and rejected) once and only the
-            two continuations on top of its key/value cache; same rewards and gradients, ~35% fewer token passes
-            on HH-RLHF (``perl_lightning.models.prefix_sharing``).
+        share_prefix: pairwise, causal models: run the prompt (the prefix shared by chosen and rejected) once and
+            only the two continuations on top of its key/value cache; same rewards and gradients, ~35% fewer token
+            passes on HH-RLHF (``perl_lightning.models.prefix_sharing``).
         save_dir: where the adapter directory is written at the end of fit (by :meth:`save_adapters`); ``None`` uses
             ``<log_dir>/reward_adapter``.
         trust_remote_code: allow model code from the hub (off unless set).
@@ -114,6 +154,7 @@ class RewardModelModule(AdapterModule):
     def __init__(
         self,
         model: str = "smollm2-135m-instruct",
+        objective: Objective = "pairwise",
         lora: LoRAConfig | None = LoRAConfig(),  # noqa: B008 - a dataclass default read by LightningCLI
         learning_rate: float | None = None,
         weight_decay: float = 0.0,
@@ -121,6 +162,7 @@ class RewardModelModule(AdapterModule):
         warmup_ratio: float = 0.1,
         margin: float = 0.0,
         center_coef: float = 0.0,
+        pos_weight: float | None = None,
         dtype: str = "auto",
         gradient_checkpointing: bool = False,
         micro_batch_tokens: int | Literal["auto"] | None = "auto",
@@ -131,6 +173,7 @@ class RewardModelModule(AdapterModule):
         trust_remote_code: bool = False,
     ) -> None:
         super().__init__()
+        check_objective(objective, margin, center_coef, pos_weight)
         self.lora = as_lora_config(lora)
         self.store_hparams(lora=self.lora)
         self.base_name, self.save_dir = model, save_dir
@@ -149,7 +192,7 @@ class RewardModelModule(AdapterModule):
         self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]
         self.share_prefix = share_prefix and supports_prefix_sharing(backbone)
         self.automatic_optimization = False  # one optimizer step per batch, backward per micro-batch
-        self.metrics = torch.nn.ModuleDict({s: _pair_metrics() for s in ("train_", "val_", "test_")})
+        self.metrics = torch.nn.ModuleDict({f"{s}_": reward_metrics(objective, s) for s in STAGES})
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
 
     # ---- scoring -------------------------------------------------------------------------------------------------
@@ -175,37 +218,50 @@ class RewardModelModule(AdapterModule):
             rewards = self(batch.input_ids, batch.attention_mask)  # (2B,)
         return rewards.split(batch.num_pairs)  # (B,), (B,)
 
-    def _update_metrics(self, chosen: torch.Tensor, rejected: torch.Tensor, stage: str) -> None:
-        diff = (chosen - rejected).detach()
-        metrics = self.metrics[f"{stage}_"]
-        metrics["accuracy"].update((diff > 0).float() + 0.5 * (diff == 0).float())
-        metrics["margin"].update(diff)
-        metrics["chosen_reward"].update(chosen.detach())
-        metrics["rejected_reward"].update(rejected.detach())
+    def _loss(self, batch: PreferenceBatch | RatedBatch, stage: str) -> torch.Tensor:
+        """The objective's mean loss of a batch, its rewards folded into the stage's metrics."""
+        hp, metrics = self.hparams, self.metrics[f"{stage}_"]
+        if isinstance(batch, RatedBatch):
+            rewards = self(batch.input_ids, batch.attention_mask)  # (B,)
+            update_rated_metrics(metrics, rewards, batch.labels)
+            return pointwise_reward_loss(rewards, batch.labels, hp.pos_weight)
+        chosen, rejected = self._score_pairs(batch)
+        update_pair_metrics(metrics, chosen, rejected)
+        return pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef)
 
-    def _log(self, loss: torch.Tensor, stage: str, pairs: int) -> None:
+    def _check_batch(self, batch: Any) -> None:
+        objective = self.hparams.objective
+        expected, datamodule = BATCHES[objective]
+        if not isinstance(batch, expected):
+            other = next((o for o, (cls, _) in BATCHES.items() if isinstance(batch, cls)), None)
+            hint = f", or set objective: {other}" if other else ""
+            raise TypeError(
+                f"the {objective} reward model trains on {expected.__name__} batches, got {type(batch).__name__}: "
+                f"use {datamodule}{hint}"
+            )
+
+    def _log(self, loss: torch.Tensor, stage: str, size: int) -> None:
         train = stage == "train"
-        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", batch_size=pairs, sync_dist=not train)
+        self.log(f"{stage}/loss", loss, prog_bar=stage != "test", batch_size=size, sync_dist=not train)
         metrics = self.metrics[f"{stage}_"]
-        self.log_dict({f"{stage}/{k}": m for k, m in metrics.items()}, on_step=train, on_epoch=True, batch_size=pairs)
+        self.log_dict({f"{stage}/{k}": m for k, m in metrics.items()}, on_step=train, on_epoch=True, batch_size=size)
 
-    def training_step(self, batch: PreferenceBatch, batch_idx: int) -> torch.Tensor:
-        """One optimizer step on the mean Bradley-Terry loss of the batch, accumulated over micro-batches."""
+    def training_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> torch.Tensor:
+        """One optimizer step on the batch's mean loss (Bradley-Terry or BCE), accumulated over micro-batches."""
+        self._check_batch(batch)
         hp = self.hparams
         optimizer, scheduler = self.optimizers(), self.lr_schedulers()
         self.meter.reset()
         self.meter.add_tokens(batch.attention_mask.sum())  # non-padding tokens of the batch
         with self.meter.phase("step"):
             optimizer.zero_grad(set_to_none=True)
-            total = batch.num_pairs
+            total = batch_size(batch)
             loss_sum = torch.zeros((), device=self.device)
             for micro in micro_batches(batch, token_budget(hp.micro_batch_tokens, self.device)):
-                chosen, rejected = self._score_pairs(micro)
-                weight = micro.num_pairs / total  # the batch loss is the pair-weighted mean of micro-batch losses
-                loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef) * weight
+                # the batch loss is the size-weighted mean of the micro-batch losses (pairs or rated responses)
+                loss = self._loss(micro, "train") * (batch_size(micro) / total)
                 self.manual_backward(loss)
                 loss_sum += loss.detach()
-                self._update_metrics(chosen, rejected, "train")
             if hp.max_grad_norm is not None:
                 self.clip_gradients(optimizer, gradient_clip_val=hp.max_grad_norm, gradient_clip_algorithm="norm")
             optimizer.step()
@@ -213,24 +269,27 @@ class RewardModelModule(AdapterModule):
         self._log(loss_sum, "train", total)
         return loss_sum
 
-    def _eval_step(self, batch: PreferenceBatch, stage: str) -> None:
-        chosen, rejected = self._score_pairs(batch)
-        loss = pairwise_reward_loss(chosen, rejected, self.hparams.margin, self.hparams.center_coef)
-        self._update_metrics(chosen, rejected, stage)
-        self._log(loss, stage, batch.num_pairs)
+    def _eval_step(self, batch: PreferenceBatch | RatedBatch, stage: str) -> None:
+        self._check_batch(batch)
+        self._log(self._loss(batch, stage), stage, batch_size(batch))
 
-    def validation_step(self, batch: PreferenceBatch, batch_idx: int) -> None:
+    def validation_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> None:
         self._eval_step(batch, "val")
 
-    def test_step(self, batch: PreferenceBatch, batch_idx: int) -> None:
+    def test_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> None:
         self._eval_step(batch, "test")
 
-    def predict_step(self, batch: PreferenceBatch | ResponseBatch, batch_idx: int) -> dict[str, torch.Tensor]:
-        """``{"reward"}`` for (prompt, response) batches; ``{"chosen", "rejected"}`` rewards for pair batches."""
+    def predict_step(
+        self, batch: PreferenceBatch | RatedBatch | ResponseBatch, batch_idx: int
+    ) -> dict[str, torch.Tensor]:
+        """``{"reward"}`` for (prompt, response) batches, ``{"reward", "label"}`` for rated ones, ``{"chosen",
+        "rejected"}`` rewards for pair batches (whatever the objective)."""
         rewards = self(batch.input_ids, batch.attention_mask)
         if isinstance(batch, PreferenceBatch):
             chosen, rejected = rewards.split(batch.num_pairs)
             return {"chosen": chosen, "rejected": rejected}
+        if isinstance(batch, RatedBatch):
+            return {"reward": rewards, "label": batch.labels}
         return {"reward": rewards}
 
     # ---- optimisation --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Loss functions for reward modelling and policy optimisation (PPO, GRPO / DAPO / Dr. GRPO / GSPO, REINFORCE, RLOO).
+"""Loss functions for policy optimisation (PPO, GRPO / DAPO / Dr. GRPO / GSPO, REINFORCE, RLOO); the reward-model
+losses are in :mod:`perl_lightning.rl.reward_losses`.
 
 Pure tensor math (torch only). Token-level tensors have shape ``(B, T)``; ``mask`` marks valid response tokens. All
 statistics returned in the ``stats`` dictionaries are detached scalars.
@@ -12,7 +13,6 @@ finite and the gradient at masked positions is exactly 0. (Multiplying by the ma
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from perl_lightning.rl.advantages import masked_mean, masked_sum
@@ -22,7 +22,6 @@ __all__ = [
     "IMPORTANCE_SAMPLING_LEVELS",
     "aggregate_loss",
     "micro_batch_weights",
-    "pairwise_reward_loss",
     "clipped_policy_loss",
     "ppo_policy_loss",
     "value_loss",
@@ -125,33 +124,6 @@ def micro_batch_weights(micro_mask: Tensor, batch_mask: Tensor, loss_agg: str = 
         seqs = float((micro_mask != 0).any(-1).sum()) / max(float((batch_mask != 0).any(-1).sum()), 1.0)
         return seqs, token_w
     return micro_mask.shape[0] / max(batch_mask.shape[0], 1), token_w
-
-
-def pairwise_reward_loss(
-    chosen: Tensor,
-    rejected: Tensor,
-    margin: float | Tensor = 0.0,
-    center_coef: float = 0.0,
-) -> Tensor:
-    """Bradley-Terry pairwise loss for reward models, with optional margin and reward centering.
-
-    ``loss = mean(-logsigmoid(chosen - rejected - margin)) + center_coef * mean((chosen + rejected) ** 2)``.
-    The centering term (Eisenstein et al. 2023, "Helping or Herding?") pins the otherwise free reward offset near 0.
-
-    Args:
-        chosen: Rewards of the preferred responses ``(B,)``.
-        rejected: Rewards of the rejected responses ``(B,)``.
-        margin: Required reward gap, a float or a per-pair tensor ``(B,)`` (Llama-2 style margin).
-        center_coef: Weight of the centering term; 0 disables it.
-
-    Returns:
-        Scalar loss.
-    """
-    logits = chosen - rejected - margin  # (B,)
-    loss = -F.logsigmoid(logits).mean()
-    if center_coef != 0.0:
-        loss = loss + center_coef * ((chosen + rejected) ** 2).mean()
-    return loss
 
 
 def clipped_policy_loss(

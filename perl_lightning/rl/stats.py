@@ -1,4 +1,5 @@
-"""Masked statistics over valid response tokens, and running statistics kept across steps (and resumes).
+"""Masked statistics over valid response tokens, running statistics kept across steps (and resumes), and the
+standard error of an AUROC.
 
 Pure tensor math (torch only). Masks may be bool, integer or float tensors; they are converted to the data's dtype.
 Every function tolerates an all-zero mask (zeros, not NaN) and ignores whatever the data holds at masked positions
@@ -13,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["masked_mean", "masked_sum", "masked_var", "masked_whiten", "RunningMeanStd"]
+__all__ = ["auroc_standard_error", "masked_mean", "masked_sum", "masked_var", "masked_whiten", "RunningMeanStd"]
 
 
 def as_weights(x: Tensor, mask: Tensor) -> Tensor:
@@ -108,6 +109,34 @@ def masked_whiten(x: Tensor, mask: Tensor, shift_mean: bool = True, eps: float =
     if not shift_mean:
         whitened = whitened + mean
     return torch.where(w != 0, whitened, torch.zeros_like(whitened)).to(orig_dtype)
+
+
+def auroc_standard_error(auroc: float | Tensor, n_pos: int, n_neg: int) -> Tensor:
+    """Standard error of an area under the ROC curve (Hanley & McNeil 1982, Radiology 143:29-36, eq. 2).
+
+    ``SE^2 = (A (1 - A) + (n_pos - 1) (Q1 - A^2) + (n_neg - 1) (Q2 - A^2)) / (n_pos n_neg)`` with
+    ``Q1 = A / (2 - A)`` (two positives both scored above one negative) and ``Q2 = 2 A^2 / (1 + A)`` (one positive
+    above two negatives). At ``A = 0.5`` this is the Mann-Whitney null ``sqrt((n_pos + n_neg + 1) / (12 n_pos
+    n_neg))``: "AUROC > 0.5 + 2 SE(0.5)" is a one-sided test at about the 2.3% level that a scorer beats chance.
+
+    Args:
+        auroc: The AUROC ``A`` in ``[0, 1]`` (the standard error assumed at it: the observed value for a
+            confidence interval, 0.5 for a test against chance), a float or a tensor of any shape.
+        n_pos: Number of positive examples (liked responses).
+        n_neg: Number of negative examples (disliked responses).
+
+    Returns:
+        The standard error, float64, with ``auroc``'s shape.
+
+    Raises:
+        ValueError: When either class is empty.
+    """
+    if n_pos < 1 or n_neg < 1:
+        raise ValueError(f"an AUROC needs both classes, got {n_pos} positives and {n_neg} negatives")
+    a = torch.as_tensor(auroc, dtype=torch.float64)
+    q1, q2 = a / (2 - a), 2 * a**2 / (1 + a)
+    var = (a * (1 - a) + (n_pos - 1) * (q1 - a**2) + (n_neg - 1) * (q2 - a**2)) / (n_pos * n_neg)
+    return var.clamp_min(0).sqrt()
 
 
 class RunningMeanStd:

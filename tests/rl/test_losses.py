@@ -12,63 +12,18 @@ from perl_lightning.rl.losses import (
     clipped_policy_loss,
     entropy_from_logits,
     micro_batch_weights,
-    pairwise_reward_loss,
     ppo_policy_loss,
     reinforce_loss,
     value_loss,
 )
 from perl_lightning.rl.stats import masked_mean
 
-LOG2 = math.log(2.0)
 INF = float("inf")
 NAN = float("nan")
 
 
 def t(x, dtype=torch.float64):
     return torch.tensor(x, dtype=dtype)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# pairwise_reward_loss
-# --------------------------------------------------------------------------------------------------------------------
-
-
-def test_pairwise_reward_loss_plain():
-    # diffs = [2 - 1, 0 - 0] = [1, 0]
-    # -logsigmoid(1) = log(1 + e^-1) = 0.3132616875
-    # -logsigmoid(0) = log 2        = 0.6931471806
-    # mean = 0.5032044340
-    loss = pairwise_reward_loss(t([2.0, 0.0]), t([1.0, 0.0]))
-    assert_close(loss, t(0.5032044340), atol=1e-9, rtol=0)
-
-
-def test_pairwise_reward_loss_float_margin():
-    # margin 1: diffs = [0, -1] -> [log 2, log(1 + e)] = [0.6931471806, 1.3132616875], mean = 1.0032044340
-    loss = pairwise_reward_loss(t([2.0, 0.0]), t([1.0, 0.0]), margin=1.0)
-    assert_close(loss, t(1.0032044340), atol=1e-9, rtol=0)
-
-
-def test_pairwise_reward_loss_tensor_margin():
-    # per-pair margin [1, 0]: diffs = [0, 0] -> both log 2
-    loss = pairwise_reward_loss(t([2.0, 0.0]), t([1.0, 0.0]), margin=t([1.0, 0.0]))
-    assert_close(loss, t(LOG2), atol=1e-9, rtol=0)
-
-
-def test_pairwise_reward_loss_centering():
-    # BT part 0.5032044340 (as above); (chosen + rejected)^2 = [9, 0], mean 4.5; 0.1 * 4.5 = 0.45
-    # total = 0.9532044340
-    loss = pairwise_reward_loss(t([2.0, 0.0]), t([1.0, 0.0]), center_coef=0.1)
-    assert_close(loss, t(0.9532044340), atol=1e-9, rtol=0)
-
-
-def test_pairwise_reward_loss_gradient_direction():
-    chosen = t([0.0, 0.5]).requires_grad_()
-    rejected = t([0.0, 1.0]).requires_grad_()
-    pairwise_reward_loss(chosen, rejected).backward()
-    # gradient descent must raise chosen and lower rejected: d/dchosen = -sigmoid(-(c - r)) / B
-    # pair 0: -sigmoid(0)/2 = -0.25; pair 1: -sigmoid(0.5)/2 = -0.6224593312/2 = -0.3112296656
-    assert_close(chosen.grad, t([-0.25, -0.3112296656]), atol=1e-9, rtol=0)
-    assert_close(rejected.grad, -chosen.grad)
 
 
 # --------------------------------------------------------------------------------------------------------------------
