@@ -1,12 +1,14 @@
 """The main job: the PE-RLHF pipeline on the embedded model and built-in data, with no network.
 
-Stage 1 trains a LoRA reward model (Bradley-Terry) on the built-in preference pairs and reports held-out pairwise
-accuracy before and after training, and where the adapter was saved.
+Without ``--task`` it trains a LoRA reward model (Bradley-Terry) on the built-in preference pairs, then a LoRA policy
+with RLOO on the built-in prompts against that reward adapter on the same frozen backbone (Hydra layout).
 
-Stage 2 loads that reward adapter onto the same frozen backbone as the policy (Hydra layout: policy and reward are
-two adapters, the reference is the backbone with adapters disabled) and trains a LoRA policy with RLOO on the
-built-in prompts. It reports, on held-out prompts, the reward-model score and KL to the initial policy before and
-after RL, the win rate against the initial policy, and three example responses before and after.
+With ``--task summarization | harmlessness | helpfulness | dialogue`` it runs the task's stages on its built-in
+sample (or ``--sft-data`` / ``--rm-data`` / ``--rl-data``): LoRA SFT on the demonstrations, the reward model (pairwise,
+or pointwise on Taskmaster's thumbs up/down), then RL starting from the SFT adapter, whose frozen copy is the
+reference. Every stage reports its held-out metrics before and after training: SFT perplexity; RM accuracy (and
+AUROC / ECE for pointwise); RL reward, KL to the initial policy, win rate and the task's metrics (ROUGE for
+summarization, well-formed turns for dialogue).
 
 Run it with ``perl pipeline`` (``make demo`` sets up the environment first); ``perl pipeline --help`` lists options.
 """
@@ -14,231 +16,97 @@ Run it with ``perl pipeline`` (``make demo`` sets up the environment first); ``p
 from __future__ import annotations
 
 import argparse
-import csv
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import lightning as L
-from lightning.pytorch.loggers import CSVLogger
-
-from perl_lightning.data.preference import PreferenceDataModule
-from perl_lightning.data.prompts import PromptDataModule
-from perl_lightning.models.adapters import LoRAConfig
-from perl_lightning.modules.optim import OptimConfig
-from perl_lightning.modules.policy import PolicyModule
-from perl_lightning.modules.reward_model import RewardModelModule
-from perl_lightning.rewards.layer import RewardSpec
-from perl_lightning.rl.config import EvalConfig, KLConfig, SamplingConfig, ShapingConfig, UpdateConfig
+from perl_lightning.stages import run_reward_stage, run_rl_stage, run_sft_stage
+from perl_lightning.tasks import TASKS, get_task
 
 
-@dataclass
-class RewardStageResult:
-    """What stage 1 produced."""
-
-    accuracy_before: float
-    accuracy_after: float
-    adapter_dir: Path
-    seconds: float
-    steps: int
-
-
-def logged_steps(logger: CSVLogger) -> list[dict[str, str]]:
-    """The training-step rows (those with ``rl/reward_mean``) of a finished run's ``metrics.csv``."""
-    logger.save()
-    with open(Path(logger.log_dir) / "metrics.csv", newline="", encoding="utf-8") as handle:
-        return [row for row in csv.DictReader(handle) if row.get("rl/reward_mean")]
-
-
-def _quiet_trainer(**kwargs) -> L.Trainer:
-    return L.Trainer(accelerator="auto", devices=1, enable_model_summary=False, enable_checkpointing=False, **kwargs)
-
-
-def run_reward_stage(
-    out: Path,
-    model: str = "smollm2-135m-instruct",
-    data: str = "builtin",
-    steps: int = 60,
-    batch_size: int = 8,
-    max_length: int = 256,
-    lora_rank: int = 8,
-    learning_rate: float | None = None,
-    seed: int = 0,
-) -> RewardStageResult:
-    """Train a LoRA reward model and measure held-out pairwise accuracy before and after."""
-    L.seed_everything(seed, verbose=False)
-    module = RewardModelModule(
-        model=model,
-        lora=LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.05),
-        learning_rate=learning_rate,
-        save_dir=str(out / "reward_adapter"),
-    )
-    dm = PreferenceDataModule(path=data, batch_size=batch_size, max_length=max_length, seed=seed)
-    logger = CSVLogger(str(out), name="reward_model")
-    trainer = _quiet_trainer(
-        max_steps=steps,
-        logger=logger,
-        val_check_interval=None,
-        check_val_every_n_epoch=None,
-        log_every_n_steps=5,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
-    evaluator = _quiet_trainer(logger=False)
-    before = evaluator.validate(module, dm, verbose=False)[0]["val/accuracy"]
-    start = time.perf_counter()
-    trainer.fit(module, dm)
-    seconds = time.perf_counter() - start
-    after = evaluator.validate(module, dm, verbose=False)[0]["val/accuracy"]
-    assert module.saved_adapters is not None
-    return RewardStageResult(before, after, module.saved_adapters, seconds, trainer.global_step)
-
-
-@dataclass
-class RLStageResult:
-    """What stage 2 produced (held-out prompts, greedy decoding)."""
-
-    reward_before: float
-    reward_after: float
-    kl_before: float
-    kl_after: float
-    win_rate: float
-    samples: list[dict]
-    adapter_dir: Path
-    seconds: float
-    rollouts: int
-    phase_seconds: dict[str, float]
-
-
-def run_rl_stage(
-    out: Path,
-    reward_adapter: Path,
-    model: str = "smollm2-135m-instruct",
-    prompts: str = "builtin:prompts",
-    rollouts: int = 12,
-    batch_size: int = 4,
-    samples_per_prompt: int = 2,
-    max_new_tokens: int = 48,
-    learning_rate: float = 2e-4,
-    kl_coef: float = 0.05,
-    eval_prompts: int = 8,
-    seed: int = 0,
-) -> RLStageResult:
-    """Train a LoRA policy with RLOO against the stage-1 reward adapter on the same backbone."""
-    L.seed_everything(seed, verbose=False)
-    policy = PolicyModule(
-        model=model,
-        algorithm="rloo",
-        lora=LoRAConfig(r=8, alpha=16),
-        rewards=[RewardSpec(str(reward_adapter))],
-        sampling=SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.9),
-        kl=KLConfig(coef=kl_coef),
-        shaping=ShapingConfig(no_eos_penalty=1.0),
-        update=UpdateConfig(samples_per_prompt=samples_per_prompt),
-        optim=OptimConfig(learning_rate=learning_rate, schedule="constant"),
-        evaluation=EvalConfig(num_samples=3),
-        save_dir=str(out / "rl_adapters"),
-    )
-    dm = PromptDataModule(
-        path=prompts,
-        batch_size=batch_size,
-        eval_batch_size=eval_prompts,
-        val_limit=eval_prompts,
-        max_prompt_length=192,
-        seed=seed,
-    )
-    steps_per_rollout = 1  # rloo: one update epoch, one minibatch
-    logger = CSVLogger(str(out), name="policy")
-    trainer = _quiet_trainer(
-        max_steps=rollouts * steps_per_rollout,
-        logger=logger,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-    )
-    evaluator = _quiet_trainer(logger=False, limit_val_batches=1)
-    before = evaluator.validate(policy, dm, verbose=False)[0]
-    start = time.perf_counter()
-    trainer.fit(policy, dm)
-    seconds = time.perf_counter() - start
-    after = evaluator.validate(policy, dm, verbose=False)[0]
-    steps = logged_steps(logger)
-    phases = {
-        k.removeprefix("time/"): sum(float(h[k]) for h in steps) / len(steps)
-        for k in steps[0]
-        if k.startswith("time/") and k.endswith("_s") and "per" not in k
-    }
-    assert policy.saved_adapters is not None
-    return RLStageResult(
-        before["val/reward"],
-        after["val/reward"],
-        before["val/kl"],
-        after["val/kl"],
-        after["val/win_rate"],
-        policy.eval_samples,
-        policy.saved_adapters,
-        seconds,
-        len(steps),
-        phases,
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``perl pipeline``: run the PE-RLHF pipeline and print what it measured."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perl pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--task", choices=sorted(t for t in TASKS if t != "generic"), default=None,
+                        help="task whose schema, built-in sample, stages and metrics to use")  # fmt: skip
     parser.add_argument("--model", default="smollm2-135m-instruct", help="base model (embedded name, hub id, path)")
-    parser.add_argument("--data", default="builtin", help="preference data source")
     parser.add_argument("--out", default="runs/pipeline", help="output directory")
+    parser.add_argument("--sft-data", default=None, help="SFT demonstrations (default: the task's built-in sample)")
+    parser.add_argument("--sft-steps", type=int, default=20, help="SFT optimizer steps (0 skips SFT; tasks only)")
+    parser.add_argument("--sft-lr", type=float, default=None, help="SFT learning rate (default: 2e-4 for LoRA)")
+    parser.add_argument("--data", "--rm-data", dest="rm_data", default=None,
+                        help="reward-model data (default: the task's built-in sample, or 'builtin')")  # fmt: skip
     parser.add_argument("--rm-steps", type=int, default=25, help="reward-model optimizer steps")
-    parser.add_argument("--batch-size", type=int, default=8, help="preference pairs per step")
+    parser.add_argument("--batch-size", type=int, default=8, help="pairs / ratings / demonstrations per step")
     parser.add_argument("--max-length", type=int, default=256, help="max tokens of prompt + response")
     parser.add_argument("--lora-rank", type=int, default=8, help="LoRA rank")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: 5e-4 for LoRA)")
+    parser.add_argument("--lr", type=float, default=None, help="reward-model learning rate (default: 5e-4 for LoRA)")
+    parser.add_argument("--rl-data", default=None, help="RL prompts (default: the task's built-in prompts)")
     parser.add_argument("--rl-rollouts", type=int, default=16, help="RLOO rollout batches (0 skips RL)")
     parser.add_argument("--rl-prompts", type=int, default=8, help="prompts per rollout batch")
     parser.add_argument("--rl-samples", type=int, default=2, help="samples per prompt (RLOO k)")
     parser.add_argument("--rl-new-tokens", type=int, default=48, help="max new tokens per response")
     parser.add_argument("--rl-lr", type=float, default=1e-4, help="policy learning rate")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``perl pipeline``: run the PE-RLHF pipeline and print what it measured."""
+    args = _parser().parse_args(argv)
     out = Path(args.out)
-    stages = 2 if args.rl_rollouts > 0 else 1
-    print(
-        f"[1/{stages}] reward model: LoRA r={args.lora_rank} on {args.model}, data '{args.data}', {args.rm_steps} steps"
-    )
-    rm = run_reward_stage(
-        out, args.model, args.data, args.rm_steps, args.batch_size, args.max_length, args.lora_rank, args.lr, args.seed
-    )
+    task = get_task(args.task) if args.task else None
+    sft = task is not None and "sft" in task.stages() and args.sft_steps > 0
+    names = (["SFT"] if sft else []) + ["reward model"] + (["RL"] if args.rl_rollouts > 0 else [])
+    step = iter(range(1, len(names) + 1))
+    timings: dict[str, float] = {}
+    if task is not None:
+        print(f"task: {task.describe()}")
+    sft_result = None
+    if sft:
+        print(f"[{next(step)}/{len(names)}] SFT: LoRA r={args.lora_rank} on {args.model}, {args.sft_steps} steps")
+        start = time.perf_counter()
+        sft_result = run_sft_stage(out, task, args.model, args.sft_data, args.sft_steps, args.batch_size,
+                                   args.max_length, args.lora_rank, args.sft_lr, args.seed)  # fmt: skip
+        timings["SFT"] = time.perf_counter() - start
+    print(f"[{next(step)}/{len(names)}] reward model: LoRA r={args.lora_rank} on {args.model}, {args.rm_steps} steps")
+    start = time.perf_counter()
+    rm = run_reward_stage(out, args.model, args.rm_data, args.rm_steps, args.batch_size, args.max_length,
+                          args.lora_rank, args.lr, args.seed, task=task)  # fmt: skip
+    timings["reward model"] = time.perf_counter() - start
     rl = None
     if args.rl_rollouts > 0:
-        print(
-            f"[2/2] RL: LoRA policy, RLOO k={args.rl_samples}, {args.rl_rollouts} rollout batches of "
-            f"{args.rl_prompts} prompts, reward adapter {rm.adapter_dir} on the same backbone"
-        )
-        rl = run_rl_stage(
-            out,
-            rm.adapter_dir,
-            args.model,
-            rollouts=args.rl_rollouts,
-            batch_size=args.rl_prompts,
-            samples_per_prompt=args.rl_samples,
-            max_new_tokens=args.rl_new_tokens,
-            learning_rate=args.rl_lr,
-            seed=args.seed,
-        )
+        start_from = f"the SFT adapter {sft_result.adapter_dir}" if sft_result else "the base model"
+        print(f"[{next(step)}/{len(names)}] RL: LoRA policy from {start_from}, RLOO k={args.rl_samples}, "
+              f"{args.rl_rollouts} rollout batches of {args.rl_prompts} prompts, "
+              f"reward adapter {rm.adapter_dir}")  # fmt: skip
+        start = time.perf_counter()
+        rl = run_rl_stage(out, rm.adapter_dir, args.model, args.rl_data, args.rl_rollouts, args.rl_prompts,
+                          args.rl_samples, args.rl_new_tokens, args.rl_lr, seed=args.seed, task=task,
+                          init_policy_adapter=sft_result.adapter_dir if sft_result else None)  # fmt: skip
+        timings["RL"] = time.perf_counter() - start
+
     print("\n== PE-RLHF pipeline summary ==")
-    print(
-        f"reward model held-out pairwise accuracy: {rm.accuracy_before:.3f} before -> {rm.accuracy_after:.3f} after "
-        f"({rm.steps} steps, {rm.seconds / max(rm.steps, 1):.2f} s/step)"
-    )
+    if sft_result is not None:
+        before, after = sft_result.perplexity_before, sft_result.perplexity_after
+        print(f"SFT held-out perplexity: {before:.2f} before -> {after:.2f} after ({sft_result.steps} steps); "
+              f"adapter: {sft_result.adapter_dir}")  # fmt: skip
+    if rm.objective == "pointwise":
+        nan = float("nan")
+        shown = ", ".join(f"{k} {rm.before.get(f'val/{k}', nan):.3f} -> {rm.after.get(f'val/{k}', nan):.3f}"
+                          for k in ("accuracy", "auroc", "ece"))  # fmt: skip
+        per_step = rm.seconds / max(rm.steps, 1)
+        print(f"reward model (pointwise) held-out {shown} ({rm.steps} steps, {per_step:.2f} s/step)")
+    else:
+        print(f"reward model held-out pairwise accuracy: {rm.accuracy_before:.3f} before -> {rm.accuracy_after:.3f} "
+              f"after ({rm.steps} steps, {rm.seconds / max(rm.steps, 1):.2f} s/step)")  # fmt: skip
     print(f"reward adapter saved to: {rm.adapter_dir}")
     if rl is not None:
-        print(
-            f"RL on held-out prompts (greedy): reward {rl.reward_before:+.3f} -> {rl.reward_after:+.3f}, "
-            f"KL to initial policy {rl.kl_before:.3f} -> {rl.kl_after:.3f}, win rate vs initial {rl.win_rate:.2f}"
-        )
+        print(f"RL on held-out prompts (greedy): reward {rl.reward_before:+.3f} -> {rl.reward_after:+.3f}, "
+              f"KL to initial policy {rl.kl_before:.3f} -> {rl.kl_after:.3f}, "
+              f"win rate vs initial {rl.win_rate:.2f}")  # fmt: skip
+        for name, (initial, final) in sorted(rl.task_metrics.items()):
+            print(f"  task metric {name}: {initial:.3f} (initial policy) -> {final:.3f} (after RL)")
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in rl.phase_seconds.items())
         print(f"RL: {rl.rollouts} rollout batches in {rl.seconds:.0f} s ({phases} per batch)")
         print(f"policy adapters saved to: {rl.adapter_dir}")
@@ -246,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n--- example {i} ---\nprompt: {_short(row['prompt'])}")
             print(f"before ({float(row['reward_before']):+.2f}): {_short(row['before'])}")
             print(f"after  ({float(row['reward_after']):+.2f}): {_short(row['after'])}")
+    print("\ntimings: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     return 0
 
 

@@ -9,8 +9,11 @@ import pytest
 from perl_lightning.cli import PerlCLI
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-JOBS = sorted(CONF.glob("*.yaml"))
-PIECES = sorted(CONF.glob("*/*.yaml"))
+TASKS = ("summarization", "harmlessness", "helpfulness", "dialogue")
+PIECE_DIRS = ("callbacks", "logger", "precision", "strategy")
+TASK_JOBS = sorted(p for task in TASKS for p in (CONF / task).glob("*.yaml"))
+JOBS = sorted(CONF.glob("*.yaml")) + TASK_JOBS
+PIECES = sorted(p for d in PIECE_DIRS for p in (CONF / d).glob("*.yaml"))
 
 
 class ParseOnlyCLI(PerlCLI):
@@ -30,13 +33,19 @@ def test_expected_configs_exist():
     assert {f"rl_tiny_{a}.yaml" for a in ("ppo", "reinforce", "rloo", "grpo", "reinforce_pp")} <= names
     assert {"rl_smollm2_lora.yaml", "rl_smollm2_grpo.yaml", "rl_smollm2_full_separate.yaml"} <= names
     assert {"wandb.yaml", "csv.yaml"} <= {p.name for p in PIECES}
+    assert {p.parent.name for p in CONF.glob("*/*.yaml")} == set(TASKS) | set(PIECE_DIRS)
+    for task in TASKS:
+        assert {p.name for p in (CONF / task).glob("*.yaml")} == {
+            f"{stage}{size}.yaml" for stage in ("sft", "rm", "rl") for size in ("", "_tiny")
+        }
 
 
-@pytest.mark.parametrize("path", JOBS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", JOBS, ids=lambda p: str(p.relative_to(CONF)))
 def test_job_config_is_documented_and_parses(path: Path):
     text = path.read_text()
     assert text.startswith("# "), f"{path.name} must open with a comment saying what it trains"
-    assert f"--config conf/{path.name}" in text, f"{path.name} must give its exact command"
+    relative = path.relative_to(CONF.parent)
+    assert f"--config {relative}" in text, f"{relative} must give its exact command"
     config = parse("--config", str(path))
     assert config.model.class_path.startswith("perl_lightning.")
     assert config.data.class_path.startswith("perl_lightning.")
@@ -109,3 +118,37 @@ def test_scaling_pieces_only_add_to_the_job(piece: Path, job: str):
         assert merged.strategy.class_path.startswith("lightning.pytorch.strategies.")
     else:
         assert merged.precision == "bf16-mixed"
+
+
+def test_task_configs_chain_the_stages():
+    """RL starts from the SFT adapter and scores with the RM adapter the task's own configs write."""
+    for task in TASKS:
+        sft = parse("--config", str(CONF / task / "sft.yaml")).model.init_args
+        rm = parse("--config", str(CONF / task / "rm.yaml")).model.init_args
+        rl = parse("--config", str(CONF / task / "rl.yaml"))
+        assert rl.model.init_args.init_policy_adapter == sft.save_dir == f"runs/{task}/sft_adapter"
+        assert [r.source for r in rl.model.init_args.rewards] == [rm.save_dir] == [f"runs/{task}/reward_adapter"]
+        assert rm.objective == ("pointwise" if task == "dialogue" else "pairwise")
+    helpfulness = parse("--config", str(CONF / "helpfulness" / "rm.yaml")).data.init_args.task
+    assert helpfulness.class_path == "perl_lightning.tasks.Helpfulness"
+    assert helpfulness.init_args.min_score_ratio == 2.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "path", [p for p in TASK_JOBS if p.stem.endswith("_tiny")], ids=lambda p: p.parent.name + p.stem
+)
+def test_tiny_task_configs_fit(tmp_path, path: Path):
+    cli = PerlCLI(
+        args=[
+            "fit",
+            "--config",
+            str(path),
+            "--trainer.max_steps=2",
+            f"--trainer.default_root_dir={tmp_path}",
+            f"--model.init_args.save_dir={tmp_path / 'adapter'}",
+            "--trainer.enable_progress_bar=false",
+        ],
+    )
+    assert cli.trainer.global_step == 2
+    assert (tmp_path / "adapter").is_dir()

@@ -3,7 +3,7 @@
 Layers, lowest first (a module may import its own layer and those below)::
 
     rl  <  io, checkpointing, profiling, sources  <  models  <  tasks  <  data  <  rewards  <  callbacks
-        <  modules  <  pipeline, cli, export, averaging
+        <  modules  <  stages  <  pipeline, cli, export, averaging
 
 ``sources`` (raw rows with row-level errors) sits low so that tasks, which parse those rows, can sit below the
 DataModules that take a task.
@@ -31,10 +31,11 @@ LAYERS = {
     "rewards": 5,
     "callbacks": 6,
     "modules": 7,
-    "pipeline": 8,
-    "cli": 8,
-    "export": 8,
-    "averaging": 8,
+    "stages": 8,
+    "pipeline": 9,
+    "cli": 9,
+    "export": 9,
+    "averaging": 9,
 }
 SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if "builtin" not in p.parts)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from safetensors.torch import load_file
 
-from perl_lightning.pipeline import main, run_reward_stage, run_rl_stage
+from perl_lightning.pipeline import main
+from perl_lightning.stages import run_reward_stage, run_rl_stage
 
 
 def test_stage_one_adapter_feeds_stage_two(tmp_path):

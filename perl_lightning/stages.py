@@ -1,0 +1,233 @@
+"""The three stages of PE-RLHF as functions: LoRA SFT, the LoRA reward model, LoRA RL; each measures its held-out
+metrics before and after training. ``perl pipeline`` chains them; notebooks and benchmarks call them directly.
+
+SFT trains a LoRA policy on the task's demonstrations (held-out perplexity before/after). The reward model trains on
+the task's preference pairs (Bradley-Terry, held-out pairwise accuracy) or rated responses (pointwise, held-out
+accuracy / AUROC / ECE). RL starts the policy from the SFT adapter when there is one (the reference is then that frozen
+adapter), scores with the reward adapter on the same frozen backbone (Hydra layout), and reports on held-out prompts
+the reward, KL to the initial policy, win rate and the task's own metrics (ROUGE, well-formed turns, ...) before and
+after.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import lightning as L
+from lightning.pytorch.loggers import CSVLogger
+
+from perl_lightning.data.preference import PreferenceDataModule
+from perl_lightning.data.prompts import PromptDataModule
+from perl_lightning.data.rated import RatedDataModule
+from perl_lightning.data.sft import SFTDataModule
+from perl_lightning.models.adapters import LoRAConfig
+from perl_lightning.modules.optim import OptimConfig
+from perl_lightning.modules.policy import PolicyModule
+from perl_lightning.modules.reward_model import RewardModelModule
+from perl_lightning.modules.sft import SFTModule
+from perl_lightning.rewards.layer import RewardSpec
+from perl_lightning.rl.config import EvalConfig, KLConfig, SamplingConfig, ShapingConfig, UpdateConfig
+from perl_lightning.tasks import Task, get_task
+
+
+def logged_steps(logger: CSVLogger) -> list[dict[str, str]]:
+    """The training-step rows (those with ``rl/reward_mean``) of a finished run's ``metrics.csv``."""
+    logger.save()
+    with open(Path(logger.log_dir) / "metrics.csv", newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if row.get("rl/reward_mean")]
+
+
+def _quiet_trainer(**kwargs) -> L.Trainer:
+    return L.Trainer(accelerator="auto", devices=1, enable_model_summary=False, enable_checkpointing=False, **kwargs)
+
+
+def _fit_trainer(out: Path, name: str, steps: int, **kwargs) -> tuple[L.Trainer, CSVLogger]:
+    logger = CSVLogger(str(out), name=name)
+    trainer = _quiet_trainer(max_steps=steps, logger=logger, limit_val_batches=0, num_sanity_val_steps=0,
+                             val_check_interval=None, check_val_every_n_epoch=None, **kwargs)  # fmt: skip
+    return trainer, logger
+
+
+def _validate(module: L.LightningModule, dm: L.LightningDataModule, **kwargs) -> dict[str, float]:
+    metrics = _quiet_trainer(logger=False, **kwargs).validate(module, dm, verbose=False)[0]
+    return {k: float(v) for k, v in metrics.items()}
+
+
+@dataclass
+class SFTStageResult:
+    """What the SFT stage produced (held-out demonstrations)."""
+
+    perplexity_before: float
+    perplexity_after: float
+    adapter_dir: Path
+    seconds: float
+    steps: int
+    held_out: int = 0  # held-out demonstrations
+
+
+def run_sft_stage(
+    out: Path,
+    task: str | Task,
+    model: str = "smollm2-135m-instruct",
+    data: str | None = None,
+    steps: int = 30,
+    batch_size: int = 8,
+    max_length: int = 256,
+    lora_rank: int = 8,
+    learning_rate: float | None = None,
+    seed: int = 0,
+) -> SFTStageResult:
+    """LoRA SFT on the task's demonstrations; held-out perplexity before and after."""
+    L.seed_everything(seed, verbose=False)
+    module = SFTModule(model=model, lora=LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.0),
+                       learning_rate=learning_rate, save_dir=str(out / "sft_adapter"))  # fmt: skip
+    dm = SFTDataModule(task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed)
+    before = _validate(module, dm)["val/perplexity"]
+    trainer, _ = _fit_trainer(out, "sft", steps, log_every_n_steps=5)
+    start = time.perf_counter()
+    trainer.fit(module, dm)
+    seconds = time.perf_counter() - start
+    after = _validate(module, dm)["val/perplexity"]
+    assert module.saved_adapters is not None
+    return SFTStageResult(before, after, module.saved_adapters, seconds, trainer.global_step, len(dm.encoded["val"]))
+
+
+@dataclass
+class RewardStageResult:
+    """What the reward-model stage produced (held-out pairs or ratings)."""
+
+    accuracy_before: float
+    accuracy_after: float
+    adapter_dir: Path
+    seconds: float
+    steps: int
+    objective: str = "pairwise"
+    before: dict[str, float] = field(default_factory=dict)  # every val/ metric before training
+    after: dict[str, float] = field(default_factory=dict)
+    held_out: int = 0  # held-out pairs, or rated responses
+    positives: int = 0  # held-out liked responses (pointwise)
+    negatives: int = 0  # held-out disliked responses (pointwise)
+
+
+def run_reward_stage(
+    out: Path,
+    model: str = "smollm2-135m-instruct",
+    data: str | None = None,
+    steps: int = 60,
+    batch_size: int = 8,
+    max_length: int = 256,
+    lora_rank: int = 8,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    task: str | Task | None = None,
+    objective: Literal["pairwise", "pointwise"] | None = None,
+    val_fraction: float = 0.1,
+    limit: int | None = None,
+    bad_rows: Literal["error", "skip"] = "error",
+    max_prompt_length: int | None = None,
+) -> RewardStageResult:
+    """Train a LoRA reward model and measure its held-out metrics before and after.
+
+    ``objective`` defaults to the task's feedback: Bradley-Terry on pairs, or binary cross-entropy on ratings.
+    """
+    L.seed_everything(seed, verbose=False)
+    pointwise_task = task is not None and get_task(task).feedback == "pointwise"
+    objective = objective or ("pointwise" if pointwise_task else "pairwise")
+    module = RewardModelModule(model=model, lora=LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.05),
+                               learning_rate=learning_rate, objective=objective,
+                               save_dir=str(out / "reward_adapter"))  # fmt: skip
+    kinds = {"pointwise": RatedDataModule, "pairwise": PreferenceDataModule}
+    dm = kinds[objective](task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed,
+                          val_fraction=val_fraction, limit=limit, bad_rows=bad_rows,
+                          max_prompt_length=max_prompt_length)  # fmt: skip
+    before = _validate(module, dm)
+    trainer, _ = _fit_trainer(out, "reward_model", steps, log_every_n_steps=5)
+    start = time.perf_counter()
+    trainer.fit(module, dm)
+    seconds = time.perf_counter() - start
+    after = _validate(module, dm)
+    assert module.saved_adapters is not None
+    labels = [float(e.label) for e in dm.examples["val"]] if objective == "pointwise" else []
+    positives = sum(label >= 0.5 for label in labels)
+    return RewardStageResult(before["val/accuracy"], after["val/accuracy"], module.saved_adapters, seconds,
+                             trainer.global_step, objective, before, after, len(dm.encoded["val"]), positives,
+                             len(labels) - positives)  # fmt: skip
+
+
+@dataclass
+class RLStageResult:
+    """What the RL stage produced (held-out prompts, greedy decoding)."""
+
+    reward_before: float
+    reward_after: float
+    kl_before: float
+    kl_after: float
+    win_rate: float
+    samples: list[dict]
+    adapter_dir: Path
+    seconds: float
+    rollouts: int
+    phase_seconds: dict[str, float]
+    task_metrics: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (initial, final)
+
+
+def run_rl_stage(
+    out: Path,
+    reward_adapter: Path,
+    model: str = "smollm2-135m-instruct",
+    prompts: str | None = None,
+    rollouts: int = 12,
+    batch_size: int = 4,
+    samples_per_prompt: int = 2,
+    max_new_tokens: int = 48,
+    learning_rate: float = 2e-4,
+    kl_coef: float = 0.05,
+    eval_prompts: int = 8,
+    seed: int = 0,
+    task: str | Task | None = None,
+    init_policy_adapter: Path | None = None,
+) -> RLStageResult:
+    """Train a LoRA policy with RLOO against the reward adapter on the same backbone, from the SFT adapter if given."""
+    L.seed_everything(seed, verbose=False)
+    policy = PolicyModule(
+        model=model,
+        algorithm="rloo",
+        lora=LoRAConfig(r=8, alpha=16),
+        init_policy_adapter=str(init_policy_adapter) if init_policy_adapter else None,
+        rewards=[RewardSpec(str(reward_adapter))],
+        sampling=SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.9),
+        kl=KLConfig(coef=kl_coef),
+        shaping=ShapingConfig(no_eos_penalty=1.0),
+        update=UpdateConfig(samples_per_prompt=samples_per_prompt),
+        optim=OptimConfig(learning_rate=learning_rate, schedule="constant"),
+        evaluation=EvalConfig(num_samples=3),
+        save_dir=str(out / "rl_adapters"),
+    )
+    path = prompts if prompts is not None or task is not None else "builtin:prompts"
+    dm = PromptDataModule(task=task, path=path, batch_size=batch_size, eval_batch_size=eval_prompts,
+                          val_limit=eval_prompts, max_prompt_length=192, seed=seed)  # fmt: skip
+    trainer, logger = _fit_trainer(out, "policy", rollouts, log_every_n_steps=1)  # rloo: one update per rollout
+    before = _validate(policy, dm, limit_val_batches=1)
+    start = time.perf_counter()
+    trainer.fit(policy, dm)
+    seconds = time.perf_counter() - start
+    after = _validate(policy, dm, limit_val_batches=1)
+    steps = logged_steps(logger)
+    phases = {
+        k.removeprefix("time/"): sum(float(h[k]) for h in steps) / len(steps)
+        for k in steps[0]
+        if k.startswith("time/") and k.endswith("_s") and "per" not in k
+    }
+    task_metrics = {
+        k.removeprefix("val/"): (after[f"{k}_initial"], after[k])
+        for k in after
+        if f"{k}_initial" in after and k != "val/reward"
+    }
+    assert policy.saved_adapters is not None
+    return RLStageResult(before["val/reward"], after["val/reward"], before["val/kl"], after["val/kl"],
+                         after["val/win_rate"], policy.eval_samples, policy.saved_adapters, seconds, len(steps), phases,
+                         task_metrics)  # fmt: skip
