@@ -60,15 +60,16 @@ class RankProbe(L.Callback):
                 return rollout
 
             pl_module.generate = spy_generate
-        if hasattr(pl_module, "_update_metrics"):  # RM: each validation pair's reward margin
-            update = pl_module._update_metrics
+        if hasattr(pl_module, "_score_pairs"):  # RM: each validation pair's reward margin
+            score_pairs = pl_module._score_pairs
 
-            def spy_update(chosen: torch.Tensor, rejected: torch.Tensor, stage: str) -> None:
-                if stage == "val":
+            def spy_score_pairs(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+                chosen, rejected = score_pairs(batch)
+                if not trainer.training:
                     record["val_pairs"] += _floats(chosen - rejected)
-                update(chosen, rejected, stage)
+                return chosen, rejected
 
-            pl_module._update_metrics = spy_update
+            pl_module._score_pairs = spy_score_pairs
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
