@@ -25,14 +25,22 @@ def prompt_messages(prompt: Prompt) -> list[Message]:
     return [dict(m) for m in prompt]
 
 
+def _template(tokenizer: PreTrainedTokenizerBase, messages: list[Message], generation_prompt: bool) -> list[int]:
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=True)
+    return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "input_ids") else ids)
+
+
 def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, chat_template: bool) -> list[int]:
     """Token ids of a prompt, ready for the response to follow (chat template with generation prompt if any)."""
     messages = prompt_messages(prompt)
     if chat_template and tokenizer.chat_template:
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-            ids = ids["input_ids"]
-        return list(ids)
+        if not messages:  # the assistant opens the conversation: its generation prompt alone
+            one = [{"role": "user", "content": "."}]
+            bare, full = _template(tokenizer, one, False), _template(tokenizer, one, True)
+            if full[: len(bare)] != bare:
+                raise ValueError("this chat template cannot render an empty conversation; give a first message")
+            return full[len(bare) :]
+        return _template(tokenizer, messages, True)
     labels = {"user": "Human", "assistant": "Assistant"}  # other roles (system, tool) keep their own name
     text = "".join(f"\n\n{labels.get(m['role'], m['role'].capitalize())}: {m['content']}" for m in messages)
     return list(tokenizer(text.lstrip() + ASSISTANT_MARK, add_special_tokens=True)["input_ids"])

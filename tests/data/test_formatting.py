@@ -163,6 +163,13 @@ def test_encode_prompt_with_chat_template_ends_with_assistant_header(tok):
     assert text.endswith("<|im_start|>user\nHow do I boil an egg?<|im_end|>\n" + ASSISTANT_HEADER)
 
 
+def test_an_empty_conversation_is_the_generation_prompt_alone(tok):
+    """Taskmaster has contexts where the agent speaks first: the prompt is just the assistant header."""
+    ids = encode_prompt(tok, [], chat_template=True)
+    assert tok.decode(ids) == "<|im_start|>assistant\n"
+    assert encode_prompt(tok, [{"role": "user", "content": "Hi"}], True)[-len(ids) :] == ids
+
+
 def test_encode_prompt_hh_transcript_matches_messages(tok):
     prompt = "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Name a fruit.\n\nAssistant:"
     messages = [
