@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 
@@ -95,6 +95,13 @@ class Dialogue(Task):
 
     Args:
         api_response_role: chat role of API responses (``tool``; ``user`` for chat templates without a tool role).
+        api_responses: which API responses the context keeps: ``last`` (the most recent one, whose ids and options
+            the next turn must use; older ones are dropped, the calls that asked for them stay), ``all``, or
+            ``none``. API responses are long (menus, option lists): on Taskmaster Coffee with SmolLM2's template the
+            median context is 167 tokens with all of them and 10% exceed 697, so a token budget that keeps the
+            latest tokens cuts the user's request away, and the request is what a rated turn is judged against.
+        agent_greeting: keep the agent's opening turn when it is text (Taskmaster's canned "Welcome to the Coffee
+            Bar ..." greeting, ~30 tokens that say nothing about the order).
         max_turns: keep only the last ``max_turns`` turns of a context (``None``: all; the token budget of the
             DataModule then keeps the latest tokens).
     """
@@ -108,15 +115,28 @@ class Dialogue(Task):
     }
     reward_functions: ClassVar[tuple[str, ...]] = ("perl_lightning.tasks.dialogue:well_formed_turn",)
 
-    def __init__(self, api_response_role: str = "tool", max_turns: int | None = None) -> None:
+    def __init__(
+        self,
+        api_response_role: str = "tool",
+        api_responses: Literal["last", "all", "none"] = "last",
+        agent_greeting: bool = True,
+        max_turns: int | None = None,
+    ) -> None:
         if max_turns is not None and max_turns < 1:
             raise ValueError(f"max_turns must be >= 1 or None, got {max_turns}")
-        self.api_response_role, self.max_turns = api_response_role, max_turns
+        if api_responses not in ("last", "all", "none"):
+            raise ValueError(f"api_responses must be 'last', 'all' or 'none', not {api_responses!r}")
+        self.api_response_role, self.api_responses = api_response_role, api_responses
+        self.agent_greeting, self.max_turns = agent_greeting, max_turns
 
     def messages(self, turns: Sequence[dict[str, Any]]) -> list[Message]:
-        """Context turns as chat messages."""
+        """Context turns as chat messages (API responses and the greeting kept as configured)."""
+        kept = [t for i, t in enumerate(turns) if self.agent_greeting or i > 0 or t["role"] != "agent" or "api" in t]
+        responses = [i for i, t in enumerate(kept) if t["role"] == "api"]
+        keep_response = {"all": set(responses), "last": set(responses[-1:]), "none": set()}[self.api_responses]
+        kept = [t for i, t in enumerate(kept) if t["role"] != "api" or i in keep_response]
         out = []
-        for turn in turns[-self.max_turns :] if self.max_turns else turns:
+        for turn in kept[-self.max_turns :] if self.max_turns else kept:
             if turn["role"] == "user":
                 out.append({"role": "user", "content": turn["text"].strip()})
             elif turn["role"] == "agent":

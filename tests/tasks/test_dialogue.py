@@ -43,6 +43,28 @@ def test_turns_become_chat_messages_and_api_calls_parse_back():
     assert len(Dialogue(max_turns=2).rated(Row("f", 1, rated())).prompt) == 2
 
 
+def test_context_keeps_the_last_api_response_and_the_greeting_as_configured():
+    second = [{"role": "user", "text": "And a scone."},
+              {"role": "agent", "api": {"find_menu_items": {"query": "scone"}}},
+              {"role": "api", "response": {"find_menu_items": {"items": [{"item_id": "scone-02"}]}}}]  # fmt: skip
+    row = Row("f", 1, rated(context=CONTEXT + second))
+
+    def contents(task):
+        return [m["content"][:20] for m in task.rated(row).prompt]
+
+    calls = ['API call: {"find_men'] * 2
+    assert contents(Dialogue()) == [
+        "Welcome to the Baker", "A rye loaf, please.", calls[0], "And a scone.", calls[1], "API response: {\"find"
+    ]  # fmt: skip
+    assert "scone-02" in Dialogue().rated(row).prompt[-1]["content"]  # the latest response, not the rye one
+    assert len(Dialogue(api_responses="all").rated(row).prompt) == 7
+    assert contents(Dialogue(api_responses="none", agent_greeting=False)) == [
+        "A rye loaf, please.", calls[0], "And a scone.", calls[1]
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="api_responses"):
+        Dialogue(api_responses="first")
+
+
 def test_pairs_form_only_within_one_context(tmp_path, write_jsonl, parse_all):
     other = CONTEXT[:2]
     rows = [rated(GOOD, 1.0), rated(BAD, 0.0), rated({"role": "agent", "text": "Sure!"}, 1.0, other),
