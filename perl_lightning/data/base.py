@@ -102,9 +102,10 @@ class TokenizerDataModule(L.LightningDataModule):
             self._resume = {"epoch": int(state_dict["epoch"]), "batches_done": int(state_dict["batches_done"])}
 
     def train_loader(
-        self, data: list[Any], batch_size: int, collate_fn: Callable, seed: int, num_workers: int
+        self, data: list[Any], batch_size: int, collate_fn: Callable, seed: int, num_workers: int, shuffle: bool = True
     ) -> DataLoader:
-        """The training DataLoader: a :class:`ResumableSampler` over this rank's share, started where a resume says."""
+        """The training DataLoader: a :class:`ResumableSampler` over this rank's share, started where a resume says
+        (``shuffle=False`` keeps ``data``'s order, for data already arranged)."""
         trainer = self.trainer
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         epoch, skip = 0, 0
@@ -115,7 +116,7 @@ class TokenizerDataModule(L.LightningDataModule):
                 epoch, done = epoch + 1, 0
             skip = done * batch_size
             self._resume = None
-        sampler = ResumableSampler(data, replicas, rank, shuffle=True, seed=seed, epoch=epoch, skip=skip)
+        sampler = ResumableSampler(data, replicas, rank, shuffle=shuffle, seed=seed, epoch=epoch, skip=skip)
         return DataLoader(
             data,
             batch_size=batch_size,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Literal, NamedTuple
 
 import torch
@@ -33,6 +34,28 @@ class RatedBatch(NamedTuple):
         return self.input_ids.shape[0]
 
 
+def balanced(rated: list[Encoded], seed: int) -> list[Encoded]:
+    """``rated`` reordered into balanced rounds: each round is every rating of the rarer class (label < 0.5 vs
+    >= 0.5) and as many fresh ones of the other, shuffled together (seeded); the rounds go on until every rating of
+    the commoner class has been used (the last round tops it up with ones already used). A run shorter than one pass
+    thus sees each rare rating once before any repeats, and both classes equally often. Unchanged when a class is
+    empty."""
+    liked = [r for r in rated if r[1] >= 0.5]
+    disliked = [r for r in rated if r[1] < 0.5]
+    rare, common = sorted((disliked, liked), key=len)
+    if not rare:
+        return rated
+    rng = random.Random(seed)
+    common = rng.sample(common, len(common))
+    rounds = -(-len(common) // len(rare))  # ceil
+    common = common + common[: rounds * len(rare) - len(common)]  # top up the last round
+    out: list[Encoded] = []
+    for k in range(rounds):
+        one = rare + common[k * len(rare) : (k + 1) * len(rare)]
+        out += rng.sample(one, len(one))
+    return out
+
+
 class RatedDataModule(TokenizerDataModule):
     """Rated responses (prompt, response, thumbs up 1 / down 0) for a pointwise reward model, read through a task.
 
@@ -61,6 +84,11 @@ class RatedDataModule(TokenizerDataModule):
         max_length: maximum tokens of prompt + response.
         max_prompt_length: most tokens the prompt keeps when a sequence is too long (default ``max_length // 2``).
         batch_size: rated responses per training batch.
+        balance: train on balanced rounds (:func:`balanced`): each round is every rating of the rarer class and as
+            many fresh ones of the other, shuffled; the rounds cover the commoner class once per epoch, in order.
+            Validation is untouched. Thumbs data is lopsided (Taskmaster Coffee: 86% liked); where the budget is a
+            fraction of a pass this shows the model every disliked response early and both classes equally often,
+            which ``pos_weight`` (a reweighting of the few it happens to see) cannot. Use one or the other.
         eval_batch_size: rated responses per validation / test / predict batch (default ``2 * batch_size``).
         padding_side: ``right`` or ``left``; the reward model reads the last real token either way.
         chat_template: apply the tokenizer's chat template when it has one.
@@ -88,6 +116,7 @@ class RatedDataModule(TokenizerDataModule):
         max_length: int = 256,
         max_prompt_length: int | None = None,
         batch_size: int = 8,
+        balance: bool = False,
         eval_batch_size: int | None = None,
         padding_side: Literal["right", "left"] = "right",
         chat_template: bool = True,
@@ -153,6 +182,8 @@ class RatedDataModule(TokenizerDataModule):
             return
         for split, examples in self.load_examples().items():
             self.encoded[split] = [self.encode(e) for e in examples]
+        if self.hparams.balance:
+            self.encoded["train"] = balanced(self.encoded["train"], self.hparams.seed)
 
     def label_counts(self, split: str = "train") -> tuple[int, int]:
         """(liked, disliked) responses of a split (label >= 0.5 counts as liked), e.g. for a ``pos_weight``."""
@@ -176,7 +207,8 @@ class RatedDataModule(TokenizerDataModule):
 
     def train_dataloader(self) -> DataLoader:
         hp = self.hparams
-        return self.train_loader(self.encoded["train"], hp.batch_size, self.collate, hp.seed, hp.num_workers)
+        shuffle = not hp.balance  # balanced rounds come shuffled within, and stay in order
+        return self.train_loader(self.encoded["train"], hp.batch_size, self.collate, hp.seed, hp.num_workers, shuffle)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.encoded["val"])

@@ -251,3 +251,24 @@ def test_real_taskmaster_slice_split_by_conversation():
     assert {split_key(e) for e in examples["train"]}.isdisjoint(split_key(e) for e in examples["val"])
     liked, disliked = dm.label_counts("val")
     assert 300 < liked + disliked < 500 and disliked > 30
+
+
+def test_balance_trains_on_rounds_of_every_rare_rating_and_fresh_common_ones(tmp_path, tok):
+    rows = [rating(i, float(i % 5 != 0)) for i in range(40)]  # 32 liked, 8 disliked
+    dm = make_dm(tok, write_jsonl(tmp_path / "r.jsonl", rows), val_fraction=0.25, balance=True, seed=3, batch_size=4)
+    dm.setup()
+    n_liked, n_disliked = dm.label_counts("train")
+    batches = list(dm.train_dataloader())
+    order = [tuple(s[m.bool()].tolist()) for b in batches for s, m in zip(b.input_ids, b.attention_mask, strict=True)]
+    label = {tuple(s): y for s, y in dm.encoded["train"]}
+    assert len(order) == len(dm.encoded["train"]) == 2 * n_disliked * -(-n_liked // n_disliked)
+    for k in range(0, len(order), 2 * n_disliked):  # each round: every disliked rating once, as many liked ones
+        one = order[k : k + 2 * n_disliked]
+        disliked = [s for s in one if label[s] < 0.5]
+        assert len(set(disliked)) == len(disliked) == n_disliked
+    liked_seen = {s for s in order if label[s] >= 0.5}
+    assert len(liked_seen) == n_liked  # the rounds cover every liked rating
+    assert len(dm.encoded["val"]) == len(dm.examples["val"])  # validation untouched
+    plain = make_dm(tok, write_jsonl(tmp_path / "r.jsonl", rows), val_fraction=0.25, seed=3)
+    plain.setup()
+    assert len(plain.encoded["train"]) == len(dm.examples["train"])
