@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from perl_lightning.models.adapters import head_names
 from perl_lightning.rl.masking import last_token_index
 
 
@@ -60,3 +61,54 @@ class ScoreHead(nn.Module):
         index = last_token_index(attention_mask)  # (B,)
         last = hidden[torch.arange(hidden.shape[0], device=hidden.device), index]  # (B, H)
         return self.score(last.to(self.score.weight.dtype)).squeeze(-1).float()  # (B,)
+
+
+def score_projection(model: nn.Module) -> nn.Linear:
+    """The output projection of a sequence-classification model's score head: Llama's ``score``, BERT's
+    ``classifier``, RoBERTa's ``classifier.out_proj``; under PEFT, the active adapter's trainable copy of it."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    names = head_names(base)
+    if not names:
+        raise ValueError(f"{type(base).__name__} has no score head")
+    head = getattr(base, names[0])
+    copies = getattr(head, "modules_to_save", None)  # peft's ModulesToSaveWrapper
+    if isinstance(copies, nn.ModuleDict) and len(copies):
+        head = copies[head.active_adapter if isinstance(head.active_adapter, str) else head.active_adapter[0]]
+    last = head if isinstance(head, nn.Linear) else getattr(head, "out_proj", None)
+    if not isinstance(last, nn.Linear) or last.out_features != 1:
+        raise ValueError(f"cannot find a (hidden -> 1) output projection in {type(base).__name__}.{names[0]}")
+    return last
+
+
+def zero_score_head(model: nn.Module) -> None:
+    """Zero the score head's output projection, so every reward starts at 0."""
+    set_score_head(model, torch.zeros(score_projection(model).in_features), torch.zeros(()))
+
+
+def set_score_head(model: nn.Module, weight: torch.Tensor, bias: torch.Tensor | None = None) -> None:
+    """Write a (H,) weight (and bias, where the projection has one) into the score head's output projection."""
+    last = score_projection(model)
+    with torch.no_grad():
+        last.weight.copy_(weight.reshape(1, -1).to(last.weight))
+        if last.bias is not None:
+            last.bias.copy_((bias if bias is not None else torch.zeros(())).reshape(1).to(last.bias))
+
+
+@torch.no_grad()
+def score_head_inputs(
+    model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
+) -> torch.Tensor:
+    """What the score head's output projection reads for each sequence, (N, H) in float32: the input of the
+    projection, at each row's last real token when the model scores every position (decoders) and as it is when the
+    model pools before its head (BERT's pooler, RoBERTa's dense layer). A linear probe on these features is a score
+    head: ``set_score_head(model, w, b)`` makes the model's rewards ``features @ w + b``."""
+    seen: list[torch.Tensor] = []
+    handle = score_projection(model).register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    try:
+        model(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+    finally:
+        handle.remove()
+    x = seen[-1]
+    if x.dim() == 3:  # (N, T, H): the model pools the per-position scores afterwards
+        x = x[torch.arange(x.shape[0], device=x.device), last_token_index(attention_mask)]
+    return x.float()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import move_data_to_device, rank_zero_info
 from peft import TaskType
 
 from perl_lightning import checkpointing as ckpt
+from perl_lightning.data.batching import batch_size, micro_batches
 from perl_lightning.data.formatting import encode_scored_texts
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
 from perl_lightning.data.rated import RatedBatch
-from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters, head_names
+from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters
 from perl_lightning.models.artifacts import write_adapter_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
+from perl_lightning.models.heads import score_head_inputs, score_projection, set_score_head, zero_score_head
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
 from perl_lightning.modules.base import AdapterModule, token_budget
 from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
@@ -28,6 +32,7 @@ from perl_lightning.modules.reward_metrics import (
     update_rated_metrics,
 )
 from perl_lightning.profiling import PhaseMeter
+from perl_lightning.rl.probe import LinearProbe, fit_pairwise_probe, fit_pointwise_probe
 from perl_lightning.rl.reward_losses import pairwise_reward_loss, pointwise_reward_loss
 
 #: What each objective trains on: its batch type and the DataModule that makes such batches.
@@ -35,46 +40,6 @@ BATCHES: dict[str, tuple[type, str]] = {
     "pairwise": (PreferenceBatch, "PreferenceDataModule"),
     "pointwise": (RatedBatch, "RatedDataModule"),
 }
-
-
-def batch_size(batch: PreferenceBatch | RatedBatch) -> int:
-    """What a batch's loss averages over: pairs, or rated responses."""
-    return batch.num_pairs if isinstance(batch, PreferenceBatch) else batch.num_rated
-
-
-def micro_batches(batch: PreferenceBatch | RatedBatch, max_tokens: int | None) -> list[PreferenceBatch | RatedBatch]:
-    """Split a batch into micro-batches of whole pairs (or rated responses) of at most ``max_tokens`` padded tokens.
-
-    Items are sorted by length (longest first) and grouped greedily, each group trimmed to its own longest
-    sequence, so little compute goes to padding. A pair's chosen and rejected rows stay together, so each
-    micro-batch's loss is exact on its own; an item longer than the budget forms a group alone. Works for right- and
-    left-padded batches (the side is read off the attention mask). ``None`` keeps the batch whole.
-    """
-    if max_tokens is None:
-        return [batch]
-    pairs, n = isinstance(batch, PreferenceBatch), batch_size(batch)
-    lengths = batch.attention_mask.sum(-1)  # (2B,) or (B,)
-    item_len = torch.maximum(lengths[:n], lengths[n:]) if pairs else lengths  # (B,)
-    rows_per_item = 2 if pairs else 1
-    order = torch.argsort(item_len, descending=True, stable=True).tolist()
-    groups: list[list[int]] = []
-    for i in order:  # longest first: a group's width is its first item's length
-        if groups and rows_per_item * (len(groups[-1]) + 1) * int(item_len[groups[-1][0]]) <= max_tokens:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    left = bool((batch.attention_mask[:, 0] == 0).any())
-    out: list[PreferenceBatch | RatedBatch] = []
-    for group in groups:
-        idx = torch.tensor(group, device=batch.input_ids.device)
-        width = int(item_len[idx].max())
-        cols = slice(batch.input_ids.shape[1] - width, None) if left else slice(0, width)
-        if pairs:
-            rows = torch.cat([idx, idx + n])
-            out.append(PreferenceBatch(batch.input_ids[rows, cols], batch.attention_mask[rows, cols]))
-        else:
-            out.append(RatedBatch(batch.input_ids[idx, cols], batch.attention_mask[idx, cols], batch.labels[idx]))
-    return out
 
 
 def check_objective(objective: str, margin: float, center_coef: float, pos_weight: float | None) -> None:
@@ -87,21 +52,6 @@ def check_objective(objective: str, margin: float, center_coef: float, pos_weigh
         raise ValueError("pos_weight is a pointwise setting (objective: pointwise); pairs are balanced by design")
     if pos_weight is not None and pos_weight <= 0:
         raise ValueError(f"pos_weight must be > 0, got {pos_weight}")
-
-
-def zero_score_head(model: torch.nn.Module) -> None:
-    """Zero the output projection of a sequence-classification model's head (``score`` or BERT's ``classifier``)."""
-    names = head_names(model)
-    if not names:
-        raise ValueError(f"{type(model).__name__} has no score head to initialise")
-    head = getattr(model, names[0])
-    last = head if isinstance(head, torch.nn.Linear) else getattr(head, "out_proj", None)
-    if not isinstance(last, torch.nn.Linear):
-        raise ValueError(f"cannot find the output projection of {type(model).__name__}.{names[0]}")
-    with torch.no_grad():
-        last.weight.zero_()
-        if last.bias is not None:
-            last.bias.zero_()
 
 
 class RewardModelModule(AdapterModule):
@@ -142,7 +92,16 @@ class RewardModelModule(AdapterModule):
             first steps learn a direction instead of unlearning a random one (on HH-RLHF harmless, 30 LoRA steps:
             held-out accuracy 0.593 vs 0.547 with ``normal``, the model's own random init; see
             ``tests/modules/test_reward_model_hh.py``). LoRA's B matrices start at zero too, so the adapters get
-            their first gradient at the second step.
+            their first gradient at the second step. ``probe`` ("linear probing then fine-tuning", Kumar et al.
+            2022) starts from the zero head and, before the first step, replaces it with the best linear head on the
+            frozen model's features of the first ``probe_batches`` training batches (all ranks'): an L2-regularised
+            logistic regression (pointwise, liked terms weighed by ``pos_weight``) or Bradley-Terry on feature
+            differences (pairwise), solved by L-BFGS (``perl_lightning.rl.probe``). It costs one forward pass over
+            those batches and pays where a short run cannot find the signal by SGD: on Taskmaster Coffee, 24 LoRA
+            steps from a zero head rank held-out ratings at chance (AUROC 0.51), 8 steps from a probed head at 0.633
+            (``tests/modules/test_reward_model_taskmaster.py``).
+        probe_batches: ``head_init: probe``: training batches (per rank) the head is fitted on.
+        probe_weight_decay: ``head_init: probe``: L2 strength on the weights of standardised features.
         share_prefix: pairwise, causal models: run the prompt (the prefix shared by chosen and rejected) once and
             only the two continuations on top of its key/value cache; same rewards and gradients, ~35% fewer token
             passes on HH-RLHF (``perl_lightning.models.prefix_sharing``).
@@ -167,7 +126,9 @@ class RewardModelModule(AdapterModule):
         gradient_checkpointing: bool = False,
         micro_batch_tokens: int | Literal["auto"] | None = "auto",
         max_grad_norm: float | None = 1.0,
-        head_init: Literal["zero", "normal"] = "zero",
+        head_init: Literal["zero", "normal", "probe"] = "zero",
+        probe_batches: int = 16,
+        probe_weight_decay: float = 0.1,
         share_prefix: bool = True,
         save_dir: str | None = None,
         trust_remote_code: bool = False,
@@ -183,10 +144,13 @@ class RewardModelModule(AdapterModule):
         )
         if gradient_checkpointing:
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        if head_init == "zero":
+        if head_init in ("zero", "probe"):
             zero_score_head(backbone)
         elif head_init != "normal":
-            raise ValueError(f"head_init must be 'zero' or 'normal', not {head_init!r}")
+            raise ValueError(f"head_init must be 'zero', 'normal' or 'probe', not {head_init!r}")
+        if probe_batches < 1 or probe_weight_decay < 0:
+            raise ValueError(f"need probe_batches >= 1 and probe_weight_decay >= 0, got {probe_batches}, "
+                             f"{probe_weight_decay}")  # fmt: skip
         self.model = apply_lora(backbone, self.lora, TaskType.SEQ_CLS)
         self.model.train()  # from_pretrained returns eval mode; Lightning keeps each submodule's mode
         self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]
@@ -312,6 +276,47 @@ class RewardModelModule(AdapterModule):
         )
         if self.logger is not None:
             self.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
+
+    def on_train_start(self) -> None:
+        if self.hparams.head_init == "probe" and self.global_step == 0:  # a resumed run keeps its trained head
+            self.fit_probe_head(self.trainer.train_dataloader)
+
+    @torch.no_grad()
+    def fit_probe_head(self, loader: Iterable[PreferenceBatch | RatedBatch]) -> LinearProbe:
+        """Set the score head to the best linear head on the current model's features of the first
+        ``probe_batches`` batches of ``loader`` (gathered from every rank, so each fits the same head)."""
+        hp = self.hparams
+        features, labels = [], []
+        training, budget = self.model.training, token_budget(hp.micro_batch_tokens, self.device)
+        self.model.eval()  # no dropout in the features
+        for i, batch in enumerate(loader):
+            if i == hp.probe_batches:
+                break
+            self._check_batch(batch)
+            for micro in micro_batches(move_data_to_device(batch, self.device), budget):
+                mask = micro.attention_mask
+                feats = score_head_inputs(self.model, micro.input_ids, mask, position_ids=position_ids_from_mask(mask))
+                features.append(feats.view(2, -1, feats.shape[-1]) if isinstance(micro, PreferenceBatch) else feats)
+                labels.append(micro.labels if isinstance(micro, RatedBatch) else None)
+        self.model.train(training)
+        gather = self.all_gather if self._trainer is not None else (lambda t: t)  # callable outside a Trainer too
+        x = gather(torch.cat(features, dim=-2))  # rated: (N, H); pairs: (2, B, H); (ranks, ...) under DDP
+        width = x.shape[-1]
+        if hp.objective == "pointwise":
+            x, y = x.reshape(-1, width), gather(torch.cat(labels)).reshape(-1)
+            bias = score_projection(self.model).bias is not None
+            probe = fit_pointwise_probe(x.cpu(), y.cpu(), hp.probe_weight_decay, hp.pos_weight, intercept=bias)
+            what = f"{x.shape[0]} rated responses"
+        else:
+            x = x.transpose(0, 1).reshape(2, -1, width) if x.dim() == 4 else x
+            probe = fit_pairwise_probe(x[0].cpu(), x[1].cpu(), hp.probe_weight_decay)
+            what = f"{x.shape[1]} pairs"
+        set_score_head(self.model, probe.weight, probe.bias)
+        rank_zero_info(
+            f"reward model: score head probed on the frozen features of {what}: training loss {probe.train_loss:.3f} "
+            f"(the zero head's: {math.log(2):.3f})"
+        )
+        return probe
 
     # ---- adapters and checkpoints (the rest is AdapterModule's) ---------------------------------------------------
     adapter_dir_name = "reward_adapter"

@@ -140,7 +140,7 @@ def test_reward_api_formats_like_training():
 
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_micro_batches_keep_pairs_and_trim_padding(side):
-    from perl_lightning.modules.reward_model import micro_batches
+    from perl_lightning.data.batching import micro_batches
 
     chosen = [[1] * 3, [2] * 9, [3] * 5]
     rejected = [[4] * 4, [5] * 2, [6] * 6]
@@ -174,7 +174,7 @@ def test_micro_batched_training_step_equals_whole_batch_step(tmp_path):
 
     from torch.utils.data import DataLoader
 
-    from perl_lightning.modules.reward_model import micro_batches
+    from perl_lightning.data.batching import micro_batches
 
     words = [2, 30, 5, 18, 3, 9, 24, 1]  # prompt lengths far apart: micro-batches of different sizes
     rows = [{"prompt": f"Question {i}: " + "tell me more " * n, "chosen": f"A clear answer number {i}.",

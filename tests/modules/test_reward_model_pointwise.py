@@ -11,12 +11,13 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from perl_lightning.data.batching import micro_batches
 from perl_lightning.data.formatting import pad
 from perl_lightning.data.preference import PreferenceBatch, PreferenceDataModule
 from perl_lightning.data.rated import RatedBatch, RatedDataModule
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules.reward_metrics import reward_metrics, update_rated_metrics
-from perl_lightning.modules.reward_model import RewardModelModule, micro_batches
+from perl_lightning.modules.reward_model import RewardModelModule
 
 
 def _module(**kwargs) -> RewardModelModule:
