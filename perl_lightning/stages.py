@@ -129,21 +129,32 @@ def run_reward_stage(
     limit: int | None = None,
     bad_rows: Literal["error", "skip"] = "error",
     max_prompt_length: int | None = None,
+    head_init: Literal["zero", "normal", "probe"] | None = None,
+    balance: bool | None = None,
 ) -> RewardStageResult:
     """Train a LoRA reward model and measure its held-out metrics before and after.
 
     ``objective`` defaults to the task's feedback: Bradley-Terry on pairs, or binary cross-entropy on ratings.
+    ``head_init`` is the reward model's (``probe``: linear probing then fine-tuning); ``balance`` trains on balanced
+    rounds of ratings (pointwise only, see ``RatedDataModule``). ``None`` picks, for the pointwise objective, both
+    (``probe`` and balanced rounds: what makes a short run on lopsided thumbs data rank above chance, see
+    ``tests/modules/test_reward_model_taskmaster.py``), and for pairs a zero head.
     """
     L.seed_everything(seed, verbose=False)
     pointwise_task = task is not None and get_task(task).feedback == "pointwise"
     objective = objective or ("pointwise" if pointwise_task else "pairwise")
+    head_init = head_init or ("probe" if objective == "pointwise" else "zero")
+    balance = objective == "pointwise" if balance is None else balance
     module = RewardModelModule(model=model, lora=LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.05),
-                               learning_rate=learning_rate, objective=objective,
+                               learning_rate=learning_rate, objective=objective, head_init=head_init,
                                save_dir=str(out / "reward_adapter"))  # fmt: skip
+    if balance and objective != "pointwise":
+        raise ValueError("balance oversamples the rarer rating: it is a pointwise setting")
     kinds = {"pointwise": RatedDataModule, "pairwise": PreferenceDataModule}
+    extra = {"balance": True} if balance else {}
     dm = kinds[objective](task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed,
                           val_fraction=val_fraction, limit=limit, bad_rows=bad_rows,
-                          max_prompt_length=max_prompt_length)  # fmt: skip
+                          max_prompt_length=max_prompt_length, **extra)  # fmt: skip
     before = _validate(module, dm)
     trainer, _ = _fit_trainer(out, "reward_model", steps, log_every_n_steps=5)
     start = time.perf_counter()
