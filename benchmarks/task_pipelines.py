@@ -5,7 +5,8 @@ task's built-in sample and records, on held-out data: SFT perplexity before/afte
 /after with its standard error (pairwise accuracy: binomial; pointwise AUROC: Hanley-McNeil); RL reward, KL to the
 initial policy, win rate and the task's metrics before/after; seconds per stage. With ``--real`` it also trains the
 reward model on the real data slices in ``../shared/data`` (HH-RLHF harmless pairs, Taskmaster Coffee ratings).
-Writes ``benchmarks/results/task_pipelines-cpu.json``.
+Writes ``benchmarks/results/task_pipelines-cpu.json``, keyed by task: a run replaces the entries of the tasks it ran
+(each with its settings) and keeps the others, so tasks can be measured one at a time.
 
     python benchmarks/task_pipelines.py                       # all four tasks, ~40 min on 2 CPU cores
     python benchmarks/task_pipelines.py --tasks dialogue --real --rl-rollouts 0
@@ -31,6 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = ROOT.parent / "shared" / "data"
 REAL = {"harmlessness": SHARED / "hh-rlhf" / "harmless-base-test.jsonl.gz", "dialogue": SHARED / "taskmaster-coffee"}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so an interrupted run leaves the old results whole."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def binomial_se(p: float, n: int) -> float:
@@ -107,6 +115,7 @@ def main() -> None:
     parser.add_argument("--rl-prompts", type=int, default=8)
     parser.add_argument("--eval-prompts", type=int, default=8)
     parser.add_argument("--real", action="store_true", help="also train the RM on the real slices in ../shared/data")
+    parser.add_argument("--real-only", action="store_true", help="skip the built-in samples (with --real)")
     parser.add_argument("--real-limit", type=int, default=1200, help="rows of a real slice read")
     parser.add_argument("--real-val-fraction", type=float, default=0.3)
     parser.add_argument("--real-max-length", type=int, default=256)
@@ -114,20 +123,24 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "task_pipelines-cpu.json"))
     args = parser.parse_args()
     torch.set_num_threads(2)
+    out_path = Path(args.out)
+    previous = json.loads(out_path.read_text(encoding="utf-8")) if out_path.exists() else {}
     report = {"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-              "args": vars(args), "tasks": [], "real": []}  # fmt: skip
+              "tasks": previous.get("tasks", {}), "real": previous.get("real", {})}  # fmt: skip
+    settings = {k: v for k, v in vars(args).items() if k not in ("tasks", "out")}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.tasks:
+        for name in args.tasks:  # a run replaces the entries of the tasks it ran and keeps the others
             start = time.perf_counter()
-            report["tasks"].append(run_task(name, args, Path(tmp)))
-            print(json.dumps(report["tasks"][-1], indent=1), f"\n({time.perf_counter() - start:.0f} s)", flush=True)
+            if not args.real_only:
+                report["tasks"][name] = {**run_task(name, args, Path(tmp)), "args": settings}
+                print(json.dumps(report["tasks"][name], indent=1), f"\n({time.perf_counter() - start:.0f} s)")
             if args.real:
                 real = run_real(name, args, Path(tmp))
                 if real is not None:
-                    report["real"].append(real)
+                    report["real"][name] = {**real, "args": settings}
                     print(json.dumps(real, indent=1), flush=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(out_path, json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 
