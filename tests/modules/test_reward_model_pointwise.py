@@ -36,19 +36,6 @@ def _evaluator() -> L.Trainer:
     return L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
 
 
-@pytest.fixture
-def ratings_file(tmp_path):
-    """A learnable pointwise label: helpful answers are liked, the two brush-offs disliked (one in four)."""
-    rows = []
-    for i in range(48):
-        liked = i % 4 != 3
-        response = f"Here is a clear answer about thing {i}." if liked else ("Go away." if i % 8 == 3 else "No.")
-        rows.append({"prompt": f"Question {i}: how do I do thing {i}?", "response": response, "label": float(liked)})
-    path = tmp_path / "ratings.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return path
-
-
 def test_learns_a_learnable_label(tmp_path, ratings_file):
     module = _module(lora=LoRAConfig(r=8, alpha=16, dropout=0.0), save_dir=str(tmp_path / "adapter"))
     dm = RatedDataModule(path=str(ratings_file), batch_size=8, max_length=48, val_fraction=0.25, seed=0)

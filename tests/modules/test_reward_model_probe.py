@@ -3,7 +3,6 @@ probe fitted on them ranks the training feedback before any step, and it changes
 
 from __future__ import annotations
 
-import json
 import math
 
 import lightning as L
@@ -35,20 +34,9 @@ def test_a_head_written_from_features_scores_exactly_features_at_w(model, side):
     torch.testing.assert_close(module(ids, mask), features @ w + (b if has_bias else 0.0), rtol=1e-4, atol=1e-4)
 
 
-def _ratings(tmp_path):
-    rows = []
-    for i in range(64):
-        liked = i % 4 != 3
-        response = f"Here is a clear answer about thing {i}." if liked else ("Go away." if i % 8 == 3 else "No.")
-        rows.append({"prompt": f"Question {i}: how do I do thing {i}?", "response": response, "label": float(liked)})
-    path = tmp_path / "ratings.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return path
-
-
-def test_pointwise_probe_ranks_the_ratings_before_any_step_and_changes_the_head_only(tmp_path):
+def test_pointwise_probe_ranks_the_ratings_before_any_step_and_changes_the_head_only(ratings_file):
     module = _module(objective="pointwise", head_init="probe", probe_batches=4, pos_weight=1 / 3)
-    dm = RatedDataModule(path=str(_ratings(tmp_path)), val_fraction=0.0, batch_size=16, max_length=48)
+    dm = RatedDataModule(path=str(ratings_file), val_fraction=0.0, batch_size=16, max_length=48)
     dm.tokenizer = module.tokenizer
     dm.setup()
     before = {n: p.detach().clone() for n, p in module.model.named_parameters()}
