@@ -8,7 +8,9 @@ reward model on the real data slices in ``../shared/data`` (HH-RLHF harmless pai
 Writes ``benchmarks/results/task_pipelines-cpu.json``, keyed by task: a run replaces the entries of the tasks it ran
 (each with its settings) and keeps the others, so tasks can be measured one at a time.
 
-    python benchmarks/task_pipelines.py                       # all four tasks, ~40 min on 2 CPU cores
+    python benchmarks/task_pipelines.py                       # all four tasks, ~20 min each on 2 CPU cores
+    python benchmarks/task_pipelines.py --tasks dialogue harmlessness helpfulness --sft-steps 10 --rm-steps 20 \
+        --rl-rollouts 4 --eval-prompts 4   # ~10 min each (how the committed results for these three were made)
     python benchmarks/task_pipelines.py --tasks dialogue --real --rl-rollouts 0
 """
 
