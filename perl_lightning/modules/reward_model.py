@@ -17,13 +17,13 @@ from perl_lightning.data.batching import batch_size, micro_batches
 from perl_lightning.data.formatting import encode_scored_texts
 from perl_lightning.data.preference import PreferenceBatch, ResponseBatch
 from perl_lightning.data.rated import RatedBatch
-from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters
+from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config
 from perl_lightning.models.artifacts import write_adapter_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
 from perl_lightning.models.heads import score_head_inputs, score_projection, set_score_head, zero_score_head
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
-from perl_lightning.modules.base import AdapterModule, token_budget
-from perl_lightning.modules.optim import DEFAULT_LR, Schedule, build_optimizer
+from perl_lightning.modules.base import FineTuneModule, token_budget
+from perl_lightning.modules.optim import DEFAULT_LR, Schedule
 from perl_lightning.modules.reward_metrics import (
     STAGES,
     Objective,
@@ -54,7 +54,7 @@ def check_objective(objective: str, margin: float, center_coef: float, pos_weigh
         raise ValueError(f"pos_weight must be > 0, got {pos_weight}")
 
 
-class RewardModelModule(AdapterModule):
+class RewardModelModule(FineTuneModule):
     """Reward model: backbone + scalar score head, read at the last non-padding token, trained on human feedback.
 
     ``objective: pairwise`` trains on preference pairs (``PreferenceDataModule``) with the Bradley-Terry loss
@@ -109,6 +109,8 @@ class RewardModelModule(AdapterModule):
             ``<log_dir>/reward_adapter``.
         trust_remote_code: allow model code from the hub (off unless set).
     """
+
+    stage_label = "reward model"
 
     def __init__(
         self,
@@ -256,27 +258,7 @@ class RewardModelModule(AdapterModule):
             return {"reward": rewards, "label": batch.labels}
         return {"reward": rewards}
 
-    # ---- optimisation --------------------------------------------------------------------------------------------
-    def configure_optimizers(self) -> dict:
-        hp = self.hparams
-        return build_optimizer(
-            self.model.parameters(),
-            self.learning_rate,
-            hp.weight_decay,
-            hp.schedule,
-            hp.warmup_ratio,
-            self.trainer.estimated_stepping_batches,
-        )
-
-    def on_fit_start(self) -> None:
-        trainable, total = count_parameters(self.model)
-        rank_zero_info(
-            f"reward model: {trainable:,} trainable / {total:,} parameters "
-            f"({100 * trainable / total:.2f}%), lr {self.learning_rate:g}"
-        )
-        if self.logger is not None:
-            self.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
-
+    # ---- optimisation (the optimizer and the parameter count are FineTuneModule's) ------------------------------
     def on_train_start(self) -> None:
         if self.hparams.head_init == "probe" and self.global_step == 0:  # a resumed run keeps its trained head
             self.fit_probe_head(self.trainer.train_dataloader)

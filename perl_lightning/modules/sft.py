@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from lightning.pytorch.utilities import rank_zero_info
 from peft import TaskType
 from torch.utils.checkpoint import checkpoint
 from torchmetrics import SumMetric
 
 from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.sft import SFTBatch
-from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config, count_parameters
+from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config
 from perl_lightning.models.artifacts import write_adapter_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
 from perl_lightning.models.forward import (
@@ -26,8 +25,8 @@ from perl_lightning.models.forward import (
     output_logits,
     transformers_model,
 )
-from perl_lightning.modules.base import AdapterModule, token_budget
-from perl_lightning.modules.optim import Schedule, build_optimizer
+from perl_lightning.modules.base import FineTuneModule, token_budget
+from perl_lightning.modules.optim import Schedule
 from perl_lightning.profiling import PhaseMeter
 from perl_lightning.rl.supervised import IGNORE_INDEX, TokenNLL, micro_batch_loss, perplexity, shift_labels, token_nll
 
@@ -64,7 +63,7 @@ def _chunk_nll(
     return token_nll(output_logits(head, hidden, transform), targets).total  # logits (n, V): only this chunk's
 
 
-class SFTModule(AdapterModule):
+class SFTModule(FineTuneModule):
     """Supervised fine-tuning of a causal LM: next-token NLL of the response tokens of demonstrations.
 
     Loss: the mean NLL over every response token of the batch (end token included; prompt and padding excluded),
@@ -97,6 +96,8 @@ class SFTModule(AdapterModule):
         save_dir: where the adapter directory is written at the end of fit; ``None`` uses ``<log_dir>/sft_adapter``.
         trust_remote_code: allow model code from the hub (off unless set).
     """
+
+    stage_label = "SFT"
 
     adapter_dir_name = "sft_adapter"
 
@@ -219,27 +220,6 @@ class SFTModule(AdapterModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_eval("test")
-
-    # ---- optimisation --------------------------------------------------------------------------------------------
-    def configure_optimizers(self) -> dict:
-        hp = self.hparams
-        return build_optimizer(
-            self.model.parameters(),
-            self.learning_rate,
-            hp.weight_decay,
-            hp.schedule,
-            hp.warmup_ratio,
-            self.trainer.estimated_stepping_batches,
-        )
-
-    def on_fit_start(self) -> None:
-        trainable, total = count_parameters(self.model)
-        rank_zero_info(
-            f"SFT: {trainable:,} trainable / {total:,} parameters ({100 * trainable / total:.2f}%), "
-            f"lr {self.learning_rate:g}"
-        )
-        if self.logger is not None:
-            self.logger.log_metrics({"params/trainable": trainable, "params/total": total}, step=0)
 
     # ---- adapters and checkpoints (the rest is AdapterModule's) ---------------------------------------------------
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
