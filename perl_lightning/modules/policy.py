@@ -14,6 +14,7 @@ from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.models.adapters import LoRAConfig, as_lora_config, count_parameters
 from perl_lightning.models.topology import Layout, PolicyModels, Role
 from perl_lightning.modules.base import AdapterModule, token_budget
+from perl_lightning.modules.episodes import EpisodeConfig, EpisodeRunner
 from perl_lightning.modules.optim import OptimConfig, build_optimizer
 from perl_lightning.modules.policy_eval import PolicyEvaluation
 from perl_lightning.modules.rl_steps import dynamic_sampling, eval_mode, micro_batch_count, step_metrics
@@ -66,6 +67,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         update: samples per prompt, epochs, minibatches, clipping, loss aggregation, advantages, zero-std groups.
         optim: AdamW settings; ``learning_rate: null`` picks 1e-4 with LoRA, 5e-6 for full fine-tuning.
         evaluation: held-out sampling, seed and sample-table size.
+        episodes: multi-turn RL: a task whose environment plays each prompt's row as an episode (policy turns and
+            observations; only the policy's tokens are trained on); ``task: null`` (default) is single-turn.
         forward_batch_size: sequences per forward pass in the no-grad phases; ``None``: all at once.
         dtype: ``auto`` (bf16 with CUDA, else fp32), ``fp32``, ``bf16``, ``fp16``.
         gradient_checkpointing: trade compute for activation memory.
@@ -90,6 +93,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         update: UpdateConfig = UpdateConfig(),  # noqa: B008
         optim: OptimConfig = OptimConfig(),  # noqa: B008
         evaluation: EvalConfig = EvalConfig(),  # noqa: B008
+        episodes: EpisodeConfig = EpisodeConfig(),  # noqa: B008
         forward_batch_size: int | None = None,
         dtype: str = "auto",
         gradient_checkpointing: bool = False,
@@ -105,13 +109,17 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         self.evaluation = as_config(EvalConfig, evaluation)
         self.eval_sampling = self.evaluation.sampling or SamplingConfig(self.sampling.max_new_tokens, do_sample=False)
         self.reward_specs = [as_config(RewardSpec, s) for s in rewards or []]
+        self.episodes = as_config(EpisodeConfig, episodes)
         self.store_hparams(lora=self.lora, rewards=self.reward_specs, shaping=self.shaping, sampling=self.sampling,
-                           kl=self.kl, update=update, optim=self.optim, evaluation=self.evaluation)  # fmt: skip
+                           kl=self.kl, update=update, optim=self.optim, evaluation=self.evaluation,
+                           episodes=self.episodes)  # fmt: skip
         self.automatic_optimization = False
         self.k = self.cfg.samples_per_prompt
         self.models = PolicyModels(model, self.lora, layout, init_policy_adapter, self.algo.needs_value(self.cfg),
                                    dtype, gradient_checkpointing, trust_remote_code)  # fmt: skip
         self.tokenizer = self.models.tokenizer
+        episode_task = self.episodes.build_task()
+        self.runner = EpisodeRunner(episode_task, self.tokenizer, self.episodes) if episode_task else None
         self.rewards = build_rewards(self.reward_specs, self.models, dtype, forward_batch_size)
         self.models.set_modes()  # from_pretrained returns eval mode and Lightning keeps each submodule's mode
         self.learning_rate = self.optim.learning_rate or RL_DEFAULT_LR["lora" if self.lora is not None else "full"]
@@ -120,7 +128,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         self.reward_stats, self.baseline_stats = RunningMeanStd(), RunningMeanStd()
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each phase of a training step
         self.eval_samples: list[dict[str, Any]] = []  # the latest evaluation's sample table (SampleTable writes it)
-        self._initial: dict[str, tuple[str, float]] = {}  # held-out row id -> (initial policy's response, reward)
+        self._initial: dict[str, tuple[str, float, dict]] = {}  # held-out row id -> initial response, reward, row
 
     @property
     def model(self) -> torch.nn.Module:
@@ -129,7 +137,11 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
 
     # ---- phases --------------------------------------------------------------------------------------------------
     def generate(self, batch: PromptBatch, config: SamplingConfig, role: Role = "policy", k: int = 1) -> Rollout:
-        """Sample ``k`` responses per prompt (samples of a prompt contiguous) from ``role``."""
+        """Sample ``k`` responses per prompt (samples of a prompt contiguous) from ``role``; with ``episodes`` ``k``
+        multi-turn episodes per prompt (one rollout row each)."""
+        if self.runner is not None:
+            return self.runner(lambda ids, mask, prompts, rows, meta: self.models.generate(
+                ids, mask, prompts, config, role, 1, rows, meta), batch, k)  # fmt: skip
         return self.models.generate(batch.input_ids, batch.attention_mask, batch.prompts, config, role, k,
                                     batch.row_ids, batch.metadata)  # fmt: skip
 

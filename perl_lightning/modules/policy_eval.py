@@ -32,8 +32,10 @@ class PolicyEvaluation:
         missing = [i for i, r in enumerate(ids) if r not in self._initial]
         if missing:  # the initial policy (= the reference) answers each held-out row once per run
             before = self._seeded(seed, batch.select(missing), "reference")
-            for i, text, reward in zip(missing, before.responses, self.score(before).total.tolist(), strict=True):
-                self._initial[ids[i]] = (text, reward)
+            metas = list(before.metadata) or [{} for _ in missing]
+            rewards = self.score(before).total.tolist()
+            for i, text, reward, meta in zip(missing, before.responses, rewards, metas, strict=True):
+                self._initial[ids[i]] = (text, reward, meta)
         reward_before = torch.tensor([self._initial[r][1] for r in ids], device=reward_after.device)
         (policy_lp,), (ref_lp,) = self.logprobs(after, "policy"), self.logprobs(after, "reference")
         kl = ((policy_lp - ref_lp) * after.response_mask).sum(-1)  # (B,)
@@ -43,21 +45,25 @@ class PolicyEvaluation:
                    "val/response_length": after.lengths.float().mean(),
                    "val/no_eos_fraction": (~after.ended).float().mean()}  # fmt: skip
         self.log_dict(metrics, batch_size=len(ids), sync_dist=True)  # under DDP: the mean over every rank's prompts
-        self._log_task_metrics(batch, after.responses, [self._initial[r][0] for r in ids])
+        metadata = list(after.metadata) or [{} for _ in ids]
+        self._log_task_metrics((after.responses, metadata), ([self._initial[r][0] for r in ids],
+                                                             [self._initial[r][2] for r in ids]))  # fmt: skip
         for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
-            text, reward = self._initial[ids[i]]
+            text, reward, _ = self._initial[ids[i]]
             self.eval_samples.append({"row_id": ids[i], "prompt": prompt_text(batch.prompts[i]), "before": text,
                                       "after": after.responses[i], "reward_before": reward,
                                       "reward_after": float(reward_after[i])})  # fmt: skip
 
-    def _log_task_metrics(self, batch: PromptBatch, after: list[str], before: list[str]) -> None:
-        """The data's task metrics (ROUGE, well-formed turns, ...) of the current and the initial responses, as
-        ``val/<name>`` and ``val/<name>_initial``: means over the rows the metric applies to (not NaN)."""
+    def _log_task_metrics(
+        self, after: tuple[list[str], list[dict]], before: tuple[list[str], list[dict]]
+    ) -> None:  # fmt: skip
+        """The data's task metrics (ROUGE, well-formed turns, episode success, ...) of the current and the initial
+        responses (with their rows' metadata, which an episode's summary joins), as ``val/<name>`` and
+        ``val/<name>_initial``: means over the rows the metric applies to (not NaN)."""
         task = getattr(getattr(self.trainer, "datamodule", None), "task", None)
         if task is None:
             return
-        metadata = list(batch.metadata) or [{} for _ in after]
-        for suffix, responses in (("", after), ("_initial", before)):
+        for suffix, (responses, metadata) in (("", after), ("_initial", before)):
             for name, values in task.evaluate(responses, metadata).items():
                 valid = ~torch.isnan(values)
                 if valid.any():

@@ -37,10 +37,11 @@ class FunctionReward:
     Args:
         path: dotted path, ``package.module:function`` (or ``package.module.function``).
         name: the source's name in metrics (``rl/reward/<name>``); the function's name by default.
+        args: constant keyword arguments added to every call (a function's settings, e.g. partial credit).
     """
 
-    def __init__(self, path: str, name: str | None = None) -> None:
-        self.path = path
+    def __init__(self, path: str, name: str | None = None, args: dict[str, Any] | None = None) -> None:
+        self.path, self.args = path, dict(args or {})
         self.fn = import_function(path)
         self.name = name or getattr(self.fn, "__name__", path.rpartition(":")[2] or path)
         params = inspect.signature(self.fn).parameters.values()
@@ -59,6 +60,7 @@ class FunctionReward:
             "completions": list(rollout.responses),
             "responses": list(rollout.responses),
             "row_ids": list(rollout.row_ids),
+            **self.args,
         }
         return kwargs if self._accepts_all else {k: v for k, v in kwargs.items() if k in self._accepted}
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import nn
@@ -53,6 +53,7 @@ class RewardSpec:
         reduce: how an ensemble's members combine: ``mean``, ``min`` or ``mean_minus_std``.
         std_coef: lambda of ``mean - lambda * std``.
         max_length: most tokens a reward model on its own backbone reads.
+        args: constant keyword arguments of a Python function (its settings, e.g. ``{credit: {element: 0.3}}``).
     """
 
     source: str | list[str]
@@ -62,6 +63,7 @@ class RewardSpec:
     reduce: EnsembleReduce = "mean"
     std_coef: float = 1.0
     max_length: int = 512
+    args: dict[str, Any] | None = None
 
     def is_function(self) -> bool:
         """Whether ``source`` names a Python function."""
@@ -172,7 +174,7 @@ def build_rewards(
         if spec.is_function():
             if not isinstance(spec.source, str):
                 raise ValueError(f"rewards[{i}]: a function source is one 'module:function' string")
-            sources.append(FunctionReward(spec.source, spec.name))
+            sources.append(FunctionReward(spec.source, spec.name, spec.args))
             continue
         paths = [spec.source] if isinstance(spec.source, str) else list(spec.source)
         members: list[nn.Module] = []

@@ -53,8 +53,9 @@ def gae(
     Args:
         rewards: Per-token rewards ``(B, T)`` (typically ``-beta * KL`` per token plus the score on the last token).
         values: Value estimates ``(B, T)``. Should be detached by the caller.
-        mask: Valid-token mask ``(B, T)``, right-padded (ones then zeros). A zero inside a row is treated as the end
-            of the episode for the tokens before it.
+        mask: Valid-token mask ``(B, T)``. Masked positions inside a row (the observation tokens between a
+            multi-turn episode's actions) are skipped: a valid token's successor is the next valid token of its row,
+            so the final reward reaches every action. Right padding ends the episode.
         gamma: Discount factor.
         lam: GAE lambda.
 
@@ -67,6 +68,12 @@ def gae(
             f"{tuple(values.shape)} and {tuple(mask.shape)}"
         )
     m = as_weights(values, mask)  # (B, T)
+    if bool(((m[:, 1:] != 0) & (m[:, :-1] == 0)).any()):  # holes: run on the valid tokens packed left, then unpack
+        order = torch.argsort((m == 0).to(torch.int8), dim=-1, stable=True)  # (B, T) valid positions first
+        packed = [torch.gather(x, 1, order) for x in (rewards, values, m)]
+        adv, ret = gae(packed[0], packed[1], packed[2], gamma, lam)
+        inverse = torch.argsort(order, dim=-1)
+        return torch.gather(adv, 1, inverse), torch.gather(ret, 1, inverse)
     rewards = torch.where(m != 0, rewards, torch.zeros_like(rewards))  # (B, T)
     values = torch.where(m != 0, values, torch.zeros_like(values))  # (B, T)
     num_tokens = rewards.shape[-1]

@@ -23,7 +23,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol
 
 import torch
 
@@ -72,6 +72,27 @@ class PromptExample(NamedTuple):
     prompt: Prompt
     row_id: str = ""  # the row's id, else ``<file name>:<row number>``
     metadata: dict[str, Any] = {}  # the row's other fields, for reward functions and evaluation
+
+
+class EnvStep(Protocol):
+    """What an environment returns for one action: the next observation (the content of the next user turn; ``None``
+    once the episode is over), the step's reward and whether the episode is over."""
+
+    observation: str | None
+    reward: float
+    done: bool
+
+
+class Environment(Protocol):
+    """One multi-turn episode started from a prompt's row (see :meth:`Task.environment`): the policy's prompt is the
+    first observation; each of its turns is one ``step``."""
+
+    def step(self, action: str) -> EnvStep: ...
+
+    def summary(self) -> dict[str, Any]:
+        """Episode figures (``success``, ``steps``, ``reward`` (the episode's total), ...), written into the rollout's
+        metadata as ``episode`` for reward functions and metrics."""
+        ...
 
 
 def where(row: Row, field: str) -> str:
@@ -200,6 +221,10 @@ class Task:
         """An RL prompt from one row (with the fields the task's rewards and metrics read)."""
         raise self._no("prompts")
 
+    def environment(self, metadata: dict[str, Any]) -> Environment:
+        """A multi-turn environment for one RL prompt's row (its metadata); tasks without episodes have none."""
+        raise ValueError(f"task '{self.name}' has no multi-turn environment")
+
     def _no(self, stage: Stage) -> ValueError:
         return ValueError(f"task '{self.name}' has no {stage} examples (it has: {', '.join(self.stages())})")
 
@@ -235,6 +260,8 @@ def chat(prompt: Prompt) -> list[Message]:
 
 __all__ = [
     "Demonstration",
+    "EnvStep",
+    "Environment",
     "Feedback",
     "PreferenceExample",
     "PromptExample",
