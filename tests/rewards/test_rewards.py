@@ -18,6 +18,7 @@ from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.rewards import AdapterReward, FunctionReward, ModelReward, RewardError, RewardLayer, RewardSpec
+from perl_lightning.rewards.layer import build_rewards
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.rl.types import Rollout
 
@@ -108,6 +109,13 @@ def test_function_gets_the_rows_columns_as_keyword_arguments():
     assert SEEN[-1]["row_ids"] == ["q1", "q2", "q3", "q4"] and SEEN[-1]["topic"] == ["sum", "sum", "open", None]
     assert FunctionReward(f"{HERE}:exact_match").name == "exact_match"
     assert FunctionReward(f"{HERE}:exact_match", name="em").name == "em"
+
+
+def test_function_args_are_constant_settings_of_every_call(reward_dir):
+    FunctionReward(f"{HERE}.greedy", args={"scale": 0.5})(ROWS)
+    assert SEEN[-1]["scale"] == 0.5 and SEEN[-1]["answer"] == ["4", "5", None, "7"]
+    with pytest.raises(ValueError, match="'args' are a Python function's settings"):
+        build_rewards([RewardSpec(reward_dir.path, args={"scale": 1.0})], None)
 
 
 def test_toy_rewards():
