@@ -121,6 +121,8 @@ class PromptDataModule(TokenizerDataModule):
             else Generic(schema, prompt_key, dialogue_key=dialogue_key, id_key=id_key, metadata_keys=metadata_keys)
         )
         self.path = self.task.source("prompts", path)
+        if path is None and val_split is None:  # built-in data may come with its own held-out split
+            self.hparams["val_split"] = self.task.builtin_val_split
         self.examples: dict[str, list[PromptExample]] = {}
         self.encoded: dict[str, list[tuple[list[int], PromptExample]]] = {}
         self.skipped: list[str] = []
@@ -181,7 +183,10 @@ class PromptDataModule(TokenizerDataModule):
         return self.train_loader(self.encoded["train"], hp.batch_size, self.collate, hp.seed, hp.num_workers)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.encoded["val"], self.hparams.eval_batch_size or self.hparams.batch_size)
+        """Held-out prompts, longest first: batches of similar lengths carry little left padding (generation cost
+        grows with the padded width; the metrics are means, so the order changes nothing else)."""
+        rows = sorted(self.encoded["val"], key=lambda item: -len(item[0]))
+        return self._loader(rows, self.hparams.eval_batch_size or self.hparams.batch_size)
 
     def test_dataloader(self) -> DataLoader:
         return self.val_dataloader()

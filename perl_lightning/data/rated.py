@@ -142,6 +142,8 @@ class RatedDataModule(TokenizerDataModule):
                 "train a pairwise reward model on it with PreferenceDataModule"
             )
         self.path = self.task.source("rated", path)
+        if path is None and val_split is None:  # built-in data may come with its own held-out split
+            self.hparams["val_split"] = self.task.builtin_val_split
         self.max_prompt_length = max_prompt_length or max_length // 2
         self.examples: dict[str, list[RatedExample]] = {}
         self.encoded: dict[str, list[Encoded]] = {}

@@ -186,6 +186,8 @@ class SFTDataModule(TokenizerDataModule):
         self.hparams["task"] = task if task is None or isinstance(task, str) else type(task).__name__
         self.task = get_task(task) if task is not None else Generic()
         self.path = self.task.source("sft", path)
+        if path is None and val_split is None:  # built-in data may come with its own held-out split
+            self.hparams["val_split"] = self.task.builtin_val_split
         self.max_prompt_length = max_prompt_length or max_length // 2
         self.examples: dict[str, list[Demonstration]] = {}
         self.encoded: dict[str, list[EncodedDemonstration]] = {}

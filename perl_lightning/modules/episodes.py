@@ -42,6 +42,8 @@ class EpisodeConfig:
         max_turns: most policy turns of an episode (the environment may end it sooner).
         max_context_tokens: an episode whose context would exceed this many tokens ends (as the environment left it).
         observation_role: the chat role of observations.
+        turn_batch_size: episodes sampled together in a turn, grouped by context length (less left padding);
+            ``None``: all running episodes at once.
     """
 
     task: str | None = None
@@ -49,6 +51,7 @@ class EpisodeConfig:
     max_turns: int = 6
     max_context_tokens: int = 2048
     observation_role: str = "user"
+    turn_batch_size: int | None = 16
 
     def build_task(self) -> Task | None:
         """The task instance, or ``None`` when single-turn."""
@@ -107,40 +110,50 @@ class EpisodeRunner:
         for _ in range(cfg.max_turns):
             if not running:
                 break
-            ids, mask = pad([prompt_ids[i] + tokens[i] for i in running], tok.pad_token_id, side="left")
-            out = generate(ids.to(batch.input_ids.device), mask.to(batch.input_ids.device),
-                           [batch.prompts[rows[i]] for i in running],
-                           [batch.row_ids[rows[i]] for i in running] if batch.row_ids else [],
-                           [metadata[i] for i in running])  # fmt: skip
-            recorded = recorded and out.logprobs is not None
+            running.sort(key=lambda i: -(len(prompt_ids[i]) + len(tokens[i])))  # similar widths share a batch
+            size = cfg.turn_batch_size or len(running)
             still = []
-            for j, i in enumerate(running):
-                keep = out.response_mask[j].bool()
-                sampled = out.responses_ids[j][keep].tolist()
-                tokens[i] += sampled
-                policy[i] += [1] * len(sampled)
-                if out.logprobs is not None:
-                    logprobs[i] += out.logprobs[j][keep].tolist()
-                    entropy[i] += out.entropy[j][keep].tolist() if out.entropy is not None else [0.0] * len(sampled)
-                ended[i] = ended[i] and bool(out.ended[j])
-                actions[i].append(out.responses[j])
-                result = envs[i].step(out.responses[j])
-                if result.done or result.observation is None:
-                    continue
-                last = tok.decode(sampled[-1:]) if bool(out.ended[j]) and sampled else None
-                obs = observation_ids(tok, result.observation, cfg.observation_role, last)
-                if len(prompt_ids[i]) + len(tokens[i]) + len(obs) + 1 > cfg.max_context_tokens:
-                    continue
-                tokens[i] += obs
-                policy[i] += [0] * len(obs)
-                logprobs[i] += [0.0] * len(obs)
-                entropy[i] += [0.0] * len(obs)
-                still.append(i)
+            for part in (running[s : s + size] for s in range(0, len(running), size)):
+                out = self._turn(generate, batch, part, prompt_ids, tokens, rows, metadata)
+                recorded = recorded and out.logprobs is not None
+                for j, i in enumerate(part):
+                    keep = out.response_mask[j].bool()
+                    sampled = out.responses_ids[j][keep].tolist()
+                    tokens[i] += sampled
+                    policy[i] += [1] * len(sampled)
+                    if out.logprobs is not None:
+                        logprobs[i] += out.logprobs[j][keep].tolist()
+                        entropy[i] += out.entropy[j][keep].tolist() if out.entropy is not None else [0.0] * len(sampled)
+                    ended[i] = ended[i] and bool(out.ended[j])
+                    actions[i].append(out.responses[j])
+                    result = envs[i].step(out.responses[j])
+                    if result.done or result.observation is None:
+                        continue
+                    last = tok.decode(sampled[-1:]) if bool(out.ended[j]) and sampled else None
+                    obs = observation_ids(tok, result.observation, cfg.observation_role, last)
+                    if len(prompt_ids[i]) + len(tokens[i]) + len(obs) + 1 > cfg.max_context_tokens:
+                        continue
+                    tokens[i] += obs
+                    policy[i] += [0] * len(obs)
+                    logprobs[i] += [0.0] * len(obs)
+                    entropy[i] += [0.0] * len(obs)
+                    still.append(i)
             running = still
         for i in range(n):
             metadata[i]["episode"] = envs[i].summary()
         return self._rollout(batch, rows, prompt_ids, tokens, policy, logprobs if recorded else None,
                              entropy if recorded else None, ended, actions, metadata)  # fmt: skip
+
+    def _turn(
+        self, generate: Generate, batch: PromptBatch, part: list[int], prompt_ids: list[list[int]],
+        tokens: list[list[int]], rows: list[int], metadata: list[dict[str, Any]],
+    ) -> Rollout:  # fmt: skip
+        """One action for each episode of ``part``: its context left-padded, one sample."""
+        ids, mask = pad([prompt_ids[i] + tokens[i] for i in part], self.tokenizer.pad_token_id, side="left")
+        device = batch.input_ids.device
+        return generate(ids.to(device), mask.to(device), [batch.prompts[rows[i]] for i in part],
+                        [batch.row_ids[rows[i]] for i in part] if batch.row_ids else [],
+                        [metadata[i] for i in part])  # fmt: skip
 
     def _rollout(
         self, batch: PromptBatch, rows: list[int], prompt_ids: list[list[int]], tokens: list[list[int]],

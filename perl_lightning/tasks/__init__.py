@@ -17,9 +17,12 @@ from perl_lightning.tasks.generic import Generic
 from perl_lightning.tasks.harmlessness import Harmlessness
 from perl_lightning.tasks.helpfulness import Helpfulness
 from perl_lightning.tasks.summarization import Summarization
+from perl_lightning.tasks.ui_automation import UIAutomation
 
 #: Every task by name.
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (Summarization, Harmlessness, Helpfulness, Dialogue, Generic)}
+TASKS: dict[str, type[Task]] = {
+    cls.name: cls for cls in (Summarization, Harmlessness, Helpfulness, Dialogue, UIAutomation, Generic)
+}
 
 
 def get_task(task: str | Task) -> Task:
@@ -43,6 +46,7 @@ __all__ = [
     "RatedExample",
     "Summarization",
     "Task",
+    "UIAutomation",
     "get_task",
     "pairs_from_ratings",
 ]

@@ -199,6 +199,8 @@ class Task:
     name: ClassVar[str] = ""
     #: Built-in sample per stage: ``{"sft": "builtin:summarization/sft", ...}``.
     builtin: ClassVar[dict[str, str]] = {}
+    #: The split of the built-in data the DataModules evaluate on (``None``: a seeded fraction of the training rows).
+    builtin_val_split: ClassVar[str | None] = None
     #: ``pairwise`` (preference pairs) or ``pointwise`` (rated responses) human feedback.
     feedback: ClassVar[Feedback] = "pairwise"
     #: Python reward functions this task offers (``module:function``), usable as ``rewards: [{source: ...}]``.

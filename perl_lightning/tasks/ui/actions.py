@@ -129,7 +129,7 @@ class ActionScore(NamedTuple):
 
     reward: float
     exact: bool
-    element: bool  # the right element (or, for actions without one, the right action)
+    element: bool  # the right element, whatever the action (for actions without one: the exact action)
     invalid: bool
     reason: str = ""  # why the output is invalid
 
@@ -162,4 +162,5 @@ def score_action(
                 best = ActionScore(credit.element, False, True, False)
         elif not best.element and credit.kind > best.reward:  # the right action elsewhere (or scrolling the other way)
             best = ActionScore(credit.kind, False, False, False)
-    return best
+    wanted = {a.target for a in map(parse_action, gold) if isinstance(a, Action) and a.target}
+    return best._replace(element=bool(parsed.target) and parsed.target in wanted)

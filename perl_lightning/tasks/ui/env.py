@@ -6,7 +6,9 @@ An app (JSON) is ``{"start": "<screen name>", "screens": {"<name>": <screen>, ..
 - ``click(id)`` on a ``switch`` / ``checkbox`` flips ``checked``; on an element with ``opens`` navigates to that
   screen (the current one goes on the back stack, the new one starts unscrolled); on a ``tab`` / ``list_item``
   without ``opens`` selects it (and unselects its siblings of that type); on a ``text_field`` focuses it. Every click
-  is recorded (a goal may ask for one, e.g. "Place order").
+  is recorded (a goal may ask for one, e.g. "Place order"; or forbid one: ``"clicked": false``). Elements never
+  disappear: a "Remove" button is a click a goal checks.
+- A hidden or disabled element hides or disables its children (a closed dialog's buttons).
 - ``type(id, "text")`` sets a ``text_field``'s value; ``select(id, "option")`` sets a ``dropdown``'s value to one
   of its options.
 - ``scroll(down|up)`` moves the viewport by 80% of the screen height, within the content.
@@ -138,8 +140,8 @@ class UIEnvironment:
         """Whether one goal condition holds now."""
         if "current" in condition:
             return self.current == condition["current"]
-        if condition.get("clicked"):
-            return (condition["screen"], condition["id"]) in self.clicked
+        if "clicked" in condition:
+            return ((condition["screen"], condition["id"]) in self.clicked) == bool(condition["clicked"])
         element = self.screens[condition["screen"]].find(condition["id"])
         assert element is not None
         if "checked" in condition:
@@ -167,11 +169,12 @@ class UIEnvironment:
         element = screen.find(action.target)
         if element is None:
             return f"no element '{action.target}' on this screen"
-        if not element.visible:
+        visible, enabled = screen.shown()[element.id]
+        if not visible:
             return f"element '{action.target}' is hidden"
         if offscreen(element, self.scroll[self.current], screen.height):
             return f"element '{action.target}' is off-screen (scroll first)"
-        if not element.enabled:
+        if not enabled:
             return f"element '{action.target}' is disabled"
         if action.kind == "type":
             if element.type not in TYPABLE:
@@ -192,7 +195,7 @@ class UIEnvironment:
         elif element.type in TYPABLE:
             element.state["focused"] = True
         elif element.type in ("tab", "list_item") and element.opens is None:
-            for _, other in screen.walk():
+            for other in screen.siblings(element.id):
                 if other.type == element.type:
                     other.state.pop("checked", None)
             element.state["checked"] = True
@@ -206,6 +209,7 @@ class UIEnvironment:
         """Apply the model's output (one action) and return the next observation and reward."""
         if self.finished:
             raise RuntimeError("the episode is over; make a new environment")
+        output = output if isinstance(output, str) else str(output)
         self.steps += 1
         self.actions.append(output.strip())
         parsed = parse_action(output, self.screen.ids())

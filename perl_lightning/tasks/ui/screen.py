@@ -112,6 +112,28 @@ class Screen:
             yield depth, element
             stack.extend((depth + 1, c) for c in reversed(element.children))
 
+    def shown(self) -> dict[str, tuple[bool, bool]]:
+        """Per element id: (visible, enabled), inherited: a hidden or disabled element hides or disables its children
+        (a closed dialog's buttons, a disabled form's fields)."""
+        out: dict[str, tuple[bool, bool]] = {}
+        stack = [(e, True, True) for e in reversed(self.elements)]
+        while stack:
+            element, visible, enabled = stack.pop()
+            visible, enabled = visible and element.visible, enabled and element.enabled
+            out[element.id] = (visible, enabled)
+            stack.extend((c, visible, enabled) for c in reversed(element.children))
+        return out
+
+    def siblings(self, element_id: str) -> list[Element]:
+        """The elements that share this element's parent (the element included)."""
+        stack: list[list[Element]] = [self.elements]
+        while stack:
+            level = stack.pop()
+            if any(e.id == element_id for e in level):
+                return level
+            stack.extend(e.children for e in level)
+        return []
+
     def find(self, element_id: str) -> Element | None:
         """The element with this id, if the screen has it."""
         return next((e for _, e in self.walk() if e.id == element_id), None)
@@ -199,8 +221,13 @@ def offscreen(element: Element, scroll: int, height: int) -> bool:
     return top >= scroll + height or element.bounds[3] <= scroll
 
 
-def element_line(element: Element, depth: int, scroll: int, height: int, text_limit: int | None = None) -> str:
-    """One element's line: ``[id] type "text"`` and its state markers."""
+def element_line(
+    element: Element, depth: int, scroll: int, height: int, text_limit: int | None = None,
+    shown: tuple[bool, bool] | None = None,
+) -> str:  # fmt: skip
+    """One element's line: ``[id] type "text"`` and its state markers (``shown``: its inherited visibility and
+    enabled state, see :meth:`Screen.shown`)."""
+    visible, enabled = shown if shown is not None else (element.visible, element.enabled)
     text = element.text if text_limit is None or len(element.text) <= text_limit else element.text[:text_limit] + "…"
     parts = [" " * depth + f"[{element.id}] {element.type}"]
     if text:
@@ -216,9 +243,9 @@ def element_line(element: Element, depth: int, scroll: int, height: int, text_li
         parts.append("options=" + "|".join(element.options))
     if s.get("focused"):
         parts.append("focused")
-    if not element.enabled:
+    if not enabled:
         parts.append("disabled")
-    if not element.visible:
+    if not visible:
         parts.append("hidden")
     elif offscreen(element, scroll, height):
         parts.append("offscreen")
@@ -228,25 +255,26 @@ def element_line(element: Element, depth: int, scroll: int, height: int, text_li
 def render_screen(screen: Screen, scroll: int = 0, max_chars: int | None = None) -> str:
     """The screen as compact text (see the module docstring), within ``max_chars`` when given."""
     items = list(screen.walk())
+    shown = screen.shown()
     header = f"screen: {screen.title}" + (f" (scrolled {scroll}px)" if scroll else "")
 
     def lines(keep: list[tuple[int, Element]], limit: int | None) -> list[str]:
-        return [element_line(e, d, scroll, screen.height, limit) for d, e in keep]
+        return [element_line(e, d, scroll, screen.height, limit, shown[e.id]) for d, e in keep]
 
     out = [header, *lines(items, None)]
     if max_chars is None or len("\n".join(out)) <= max_chars:
         return "\n".join(out)
-    shown = [(d, e) for d, e in items if e.visible and not offscreen(e, scroll, screen.height)]
-    below = len(items) - len(shown)
+    kept = [(d, e) for d, e in items if shown[e.id][0] and not offscreen(e, scroll, screen.height)]
+    below = len(items) - len(kept)
     tail = [f"({below} more elements offscreen or hidden; scroll to see them)"] if below else []
     for limit in (None, 24):
-        out = [header, *lines(shown, limit), *tail]
+        out = [header, *lines(kept, limit), *tail]
         if len("\n".join(out)) <= max_chars:
             return "\n".join(out)
-    body = lines(shown, 24)
+    body = lines(kept, 24)
     while body:
         body.pop()
-        dropped = len(shown) - len(body) + below
+        dropped = len(kept) - len(body) + below
         out = [header, *body, f"({dropped} more elements)"]
         if len("\n".join(out)) <= max_chars:
             return "\n".join(out)

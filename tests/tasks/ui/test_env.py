@@ -138,3 +138,27 @@ def test_bad_apps_and_goals_are_data_errors(app, goal, message: str) -> None:
     with pytest.raises(DataError, match="ep.jsonl: row 2") as err:
         UIEnvironment(app, goal, at="ep.jsonl: row 2: field 'app'")
     assert message in str(err.value)
+
+
+def test_hidden_or_disabled_parents_cover_their_children_and_tabs_select_among_siblings() -> None:
+    app = {"start": "a", "screens": {"a": {"elements": [
+        {"id": "d1", "type": "dialog", "text": "Delete?", "state": {"visible": False},
+         "children": [{"id": "b1", "type": "button", "text": "Delete"}]},
+        {"id": "f1", "type": "container", "text": "Form", "state": {"enabled": False},
+         "children": [{"id": "t1", "type": "text_field", "text": "Name"}]},
+        {"id": "g1", "type": "container", "children": [{"id": "x1", "type": "tab", "text": "One"},
+                                                       {"id": "x2", "type": "tab", "text": "Two"}]},
+        {"id": "g2", "type": "container", "children": [{"id": "y1", "type": "tab", "text": "Day",
+                                                        "state": {"checked": True}}]},
+    ]}}}  # fmt: skip
+    e = UIEnvironment(app, [{"screen": "a", "id": "b1", "clicked": False}], stop_on_invalid=False)
+    text = e.observe()
+    assert '[b1] button "Delete" hidden' in text and '[t1] text_field "Name" disabled' in text
+    assert "hidden" in e.step("click(b1)").reason and "disabled" in e.step('type(t1, "x")').reason
+    e.step("click(x1)")
+    e.step("click(x2)")
+    assert "checked" not in e.screen.find("x1").state and e.screen.find("y1").state["checked"]  # other group kept
+    assert e.step("done()").reward == pytest.approx(1.0) and e.summary()["success"]  # b1 was never clicked
+    assert UIEnvironment(app, [{"current": "a"}]).step(None).reason == "not an action: expected one of " + (  # type: ignore[arg-type]
+        'click(<id>), type(<id>, "<text>"), select(<id>, "<option>"), scroll(up|down), back(), done()'
+    )
