@@ -3,12 +3,17 @@
 Without ``--task`` it trains a LoRA reward model (Bradley-Terry) on the built-in preference pairs, then a LoRA policy
 with RLOO on the built-in prompts against that reward adapter on the same frozen backbone (Hydra layout).
 
-With ``--task summarization | harmlessness | helpfulness | dialogue`` it runs the task's stages on its built-in
-sample (or ``--sft-data`` / ``--rm-data`` / ``--rl-data``): LoRA SFT on the demonstrations, the reward model (pairwise,
-or pointwise on Taskmaster's thumbs up/down), then RL starting from the SFT adapter, whose frozen copy is the
-reference. Every stage reports its held-out metrics before and after training: SFT perplexity; RM accuracy (and
-AUROC / ECE for pointwise); RL reward, KL to the initial policy, win rate and the task's metrics (ROUGE for
-summarization, well-formed turns for dialogue).
+With ``--task summarization | harmlessness | helpfulness | dialogue | ui_automation`` it runs the task's stages on
+its built-in sample (or ``--sft-data`` / ``--rm-data`` / ``--rl-data``): LoRA SFT on the demonstrations, the reward
+model (pairwise, or pointwise on Taskmaster's thumbs up/down), then RL starting from the SFT adapter, whose frozen
+copy is the reference. Every stage reports its held-out metrics before and after training: SFT perplexity; RM
+accuracy (and AUROC / ECE for pointwise); RL reward, KL to the initial policy, win rate and the task's metrics
+(ROUGE for summarization, well-formed turns for dialogue, exact action / element accuracy for UI automation).
+
+UI automation trains RL on its programmatic reward by default (``--rl-reward function``: the scorer against the gold
+action; ``rm`` or ``both`` bring in the reward model), evaluates on screen families held out of training, and adds a
+multi-step RL stage (``--episode-rollouts``) whose episodes play the task's environment turn by turn; its held-out
+metrics are the success rate, steps and invalid actions of whole episodes.
 
 Run it with ``perl pipeline`` (``make demo`` sets up the environment first); ``perl pipeline --help`` lists options.
 """
@@ -19,8 +24,10 @@ import argparse
 import time
 from pathlib import Path
 
+from perl_lightning.modules.episodes import EpisodeConfig
+from perl_lightning.rewards.layer import RewardSpec
 from perl_lightning.stages import run_reward_stage, run_rl_stage, run_sft_stage
-from perl_lightning.tasks import TASKS, get_task
+from perl_lightning.tasks import TASKS, Task, get_task
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rl-samples", type=int, default=2, help="samples per prompt (RLOO k)")
     parser.add_argument("--rl-new-tokens", type=int, default=48, help="max new tokens per response")
     parser.add_argument("--rl-lr", type=float, default=1e-4, help="policy learning rate")
+    parser.add_argument("--rl-reward", choices=["rm", "function", "both"], default=None,
+                        help="RL reward: the reward model, the task's programmatic reward, or both summed (default: "
+                             "function for tasks that have one, ui_automation; else rm)")  # fmt: skip
+    parser.add_argument("--rl-eval-prompts", type=int, default=8, help="held-out prompts the RL stage evaluates on")
+    parser.add_argument("--episode-rollouts", type=int, default=8,
+                        help="multi-step RL rollout batches on the task's episodes (tasks with an environment: "
+                             "ui_automation; 0 skips)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -57,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     task = get_task(args.task) if args.task else None
     sft = task is not None and "sft" in task.stages() and args.sft_steps > 0
+    multistep = task is not None and "episodes" in task.programmatic_rewards and args.episode_rollouts > 0
     names = (["SFT"] if sft else []) + ["reward model"] + (["RL"] if args.rl_rollouts > 0 else [])
+    names += ["multi-step RL"] if multistep else []
     step = iter(range(1, len(names) + 1))
     timings: dict[str, float] = {}
     if task is not None:
@@ -83,8 +99,24 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         rl = run_rl_stage(out, rm.adapter_dir, args.model, args.rl_data, args.rl_rollouts, args.rl_prompts,
                           args.rl_samples, args.rl_new_tokens, args.rl_lr, seed=args.seed, task=task,
-                          init_policy_adapter=sft_result.adapter_dir if sft_result else None)  # fmt: skip
+                          init_policy_adapter=sft_result.adapter_dir if sft_result else None,
+                          rewards=_rl_rewards(args.rl_reward, task, rm.adapter_dir, "steps"),
+                          eval_prompts=args.rl_eval_prompts, max_prompt_length=max(192, args.max_length))  # fmt: skip
         timings["RL"] = time.perf_counter() - start
+    episodes = None
+    if multistep:
+        assert task is not None
+        print(f"[{next(step)}/{len(names)}] multi-step RL: episodes of the {task.name} environment, "
+              f"{args.episode_rollouts} rollout batches of {args.rl_prompts} episodes x {args.rl_samples}")  # fmt: skip
+        start = time.perf_counter()
+        episodes = run_rl_stage(out / "multistep", None, args.model, None, args.episode_rollouts, args.rl_prompts,
+                                args.rl_samples, args.rl_new_tokens, args.rl_lr, seed=args.seed,
+                                task=type(task)(prompts="episodes"),  # type: ignore[call-arg]
+                                init_policy_adapter=sft_result.adapter_dir if sft_result else None,
+                                rewards=[RewardSpec(task.programmatic_rewards["episodes"])],
+                                episodes=EpisodeConfig(task=task.name), eval_prompts=args.rl_eval_prompts,
+                                max_prompt_length=max(192, args.max_length))  # fmt: skip
+        timings["multi-step RL"] = time.perf_counter() - start
 
     print("\n== PE-RLHF pipeline summary ==")
     if sft_result is not None:
@@ -114,8 +146,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n--- example {i} ---\nprompt: {_short(row['prompt'])}")
             print(f"before ({float(row['reward_before']):+.2f}): {_short(row['before'])}")
             print(f"after  ({float(row['reward_after']):+.2f}): {_short(row['after'])}")
+    if episodes is not None:
+        print(f"multi-step RL on held-out episodes: episode reward {episodes.reward_before:+.3f} -> "
+              f"{episodes.reward_after:+.3f}, KL to initial policy {episodes.kl_after:.3f}")  # fmt: skip
+        for name, (initial, final) in sorted(episodes.task_metrics.items()):
+            print(f"  task metric {name}: {initial:.3f} (initial policy) -> {final:.3f} (after RL)")
     print("\ntimings: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     return 0
+
+
+def _rl_rewards(choice: str | None, task: Task | None, reward_adapter: Path, kind: str) -> list[RewardSpec]:
+    """The RL stage's reward sources: the reward model, the task's programmatic reward, or both."""
+    function = task.programmatic_rewards.get(kind) if task is not None else None
+    choice = choice or ("function" if function else "rm")
+    if choice != "rm" and function is None:
+        raise SystemExit(f"--rl-reward {choice}: task {task.name if task else None!r} has no programmatic reward")
+    specs = [RewardSpec(str(reward_adapter))] if choice in ("rm", "both") else []
+    return specs + ([RewardSpec(function)] if choice in ("function", "both") and function else [])
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -25,11 +25,13 @@ from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.data.rated import RatedDataModule
 from perl_lightning.data.sft import SFTDataModule
 from perl_lightning.models.adapters import LoRAConfig
+from perl_lightning.modules.episodes import EpisodeConfig
 from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
 from perl_lightning.modules.sft import SFTModule
 from perl_lightning.rewards.layer import RewardSpec
+from perl_lightning.rl.algorithms import AlgorithmName
 from perl_lightning.rl.config import EvalConfig, KLConfig, SamplingConfig, ShapingConfig, UpdateConfig
 from perl_lightning.tasks import Task, get_task
 
@@ -80,12 +82,14 @@ def run_sft_stage(
     lora_rank: int = 8,
     learning_rate: float | None = None,
     seed: int = 0,
+    limit: int | None = None,
 ) -> SFTStageResult:
-    """LoRA SFT on the task's demonstrations; held-out perplexity before and after."""
+    """LoRA SFT on the task's demonstrations (the first ``limit`` of each split); held-out perplexity before and
+    after."""
     L.seed_everything(seed, verbose=False)
     module = SFTModule(model=model, lora=LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.0),
                        learning_rate=learning_rate, save_dir=str(out / "sft_adapter"))  # fmt: skip
-    dm = SFTDataModule(task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed)
+    dm = SFTDataModule(task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed, limit=limit)
     before = _validate(module, dm)["val/perplexity"]
     trainer, _ = _fit_trainer(out, "sft", steps, log_every_n_steps=5)
     start = time.perf_counter()
@@ -175,7 +179,7 @@ class RLStageResult:
 
     reward_before: float
     reward_after: float
-    kl_before: float
+    kl_before: float  # 0: the policy starts as its reference (the base, or a frozen copy of the SFT adapter)
     kl_after: float
     win_rate: float
     samples: list[dict]
@@ -188,7 +192,7 @@ class RLStageResult:
 
 def run_rl_stage(
     out: Path,
-    reward_adapter: Path,
+    reward_adapter: Path | None,
     model: str = "smollm2-135m-instruct",
     prompts: str | None = None,
     rollouts: int = 12,
@@ -201,15 +205,21 @@ def run_rl_stage(
     seed: int = 0,
     task: str | Task | None = None,
     init_policy_adapter: Path | None = None,
+    rewards: list[RewardSpec] | None = None,
+    algorithm: AlgorithmName = "rloo",
+    episodes: EpisodeConfig | None = None,
+    max_prompt_length: int = 192,
 ) -> RLStageResult:
-    """Train a LoRA policy with RLOO against the reward adapter on the same backbone, from the SFT adapter if given."""
+    """Train a LoRA policy (RLOO by default) against the reward adapter on the same backbone (or ``rewards``: e.g.
+    a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn."""
     L.seed_everything(seed, verbose=False)
     policy = PolicyModule(
         model=model,
-        algorithm="rloo",
+        algorithm=algorithm,
         lora=LoRAConfig(r=8, alpha=16),
         init_policy_adapter=str(init_policy_adapter) if init_policy_adapter else None,
-        rewards=[RewardSpec(str(reward_adapter))],
+        rewards=rewards or [RewardSpec(str(reward_adapter))],
+        episodes=episodes or EpisodeConfig(),
         sampling=SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.9),
         kl=KLConfig(coef=kl_coef),
         shaping=ShapingConfig(no_eos_penalty=1.0),
@@ -219,14 +229,13 @@ def run_rl_stage(
         save_dir=str(out / "rl_adapters"),
     )
     path = prompts if prompts is not None or task is not None else "builtin:prompts"
-    dm = PromptDataModule(task=task, path=path, batch_size=batch_size, eval_batch_size=eval_prompts,
-                          val_limit=eval_prompts, max_prompt_length=192, seed=seed)  # fmt: skip
+    dm = PromptDataModule(task=task, path=path, batch_size=batch_size, eval_batch_size=min(eval_prompts, 32),
+                          val_limit=eval_prompts, max_prompt_length=max_prompt_length, seed=seed)  # fmt: skip
     trainer, logger = _fit_trainer(out, "policy", rollouts, log_every_n_steps=1)  # rloo: one update per rollout
-    before = _validate(policy, dm, limit_val_batches=1)
     start = time.perf_counter()
     trainer.fit(policy, dm)
     seconds = time.perf_counter() - start
-    after = _validate(policy, dm, limit_val_batches=1)
+    after = _validate(policy, dm)  # the current policy, and (once per row) the initial one: before = the initial
     steps = logged_steps(logger)
     phases = {
         k.removeprefix("time/"): sum(float(h[k]) for h in steps) / len(steps)
@@ -239,6 +248,6 @@ def run_rl_stage(
         if f"{k}_initial" in after and k != "val/reward"
     }
     assert policy.saved_adapters is not None
-    return RLStageResult(before["val/reward"], after["val/reward"], before["val/kl"], after["val/kl"],
+    return RLStageResult(after["val/reward_initial"], after["val/reward"], 0.0, after["val/kl"],
                          after["val/win_rate"], policy.eval_samples, policy.saved_adapters, seconds, len(steps), phases,
                          task_metrics)  # fmt: skip

@@ -50,3 +50,16 @@ def test_main_prints_the_summary(tmp_path, capsys):
     assert code == 0
     assert "held-out pairwise accuracy" in out and "reward adapter saved to" in out
     assert "KL to initial policy" in out and "example 1" in out
+
+
+def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_stage(tmp_path, capsys):
+    args = ["--task", "ui_automation", "--model", "tiny-llama", "--sft-steps", "1", "--rm-steps", "1",
+            "--rl-rollouts", "1", "--episode-rollouts", "1", "--rl-prompts", "2", "--rl-new-tokens", "4",
+            "--max-length", "128", "--rl-eval-prompts", "2", "--batch-size", "2", "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "[4/4] multi-step RL" in out and "multi-step RL on held-out episodes" in out
+    assert "task metric exact_action" in out and "task metric success" in out and "task metric episode_steps" in out
+    assert (tmp_path / "multistep" / "rl_adapters" / "policy" / "adapter_model.safetensors").is_file()
+    assert main([*args, "--rl-reward", "both", "--episode-rollouts", "0", "--sft-steps", "0"]) == 0
+    assert "multi-step" not in capsys.readouterr().out

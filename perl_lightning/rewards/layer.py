@@ -177,7 +177,9 @@ def build_rewards(
             sources.append(FunctionReward(spec.source, spec.name, spec.args))
             continue
         if spec.args:
-            raise ValueError(f"rewards[{i}]: 'args' are a Python function's settings; {spec.source!r} is a reward model")
+            raise ValueError(
+                f"rewards[{i}]: 'args' are a Python function's settings; {spec.source!r} is a reward model"
+            )
         paths = [spec.source] if isinstance(spec.source, str) else list(spec.source)
         members: list[nn.Module] = []
         for path in paths:

@@ -203,6 +203,9 @@ class Task:
     builtin_val_split: ClassVar[str | None] = None
     #: ``pairwise`` (preference pairs) or ``pointwise`` (rated responses) human feedback.
     feedback: ClassVar[Feedback] = "pairwise"
+    #: A programmatic reward exact enough to train on without a reward model (``module:function``), per kind of RL
+    #: prompt: ``{"steps": ..., "episodes": ...}``; ``perl pipeline`` uses it (``--rl-reward function``).
+    programmatic_rewards: ClassVar[dict[str, str]] = {}
     #: Python reward functions this task offers (``module:function``), usable as ``rewards: [{source: ...}]``.
     reward_functions: ClassVar[tuple[str, ...]] = ()
 

@@ -96,6 +96,10 @@ class UIAutomation(Task):
     name: ClassVar[str] = "ui_automation"
     feedback: ClassVar[str] = "pairwise"  # type: ignore[assignment]
     builtin_val_split: ClassVar[str | None] = "test"  # the held-out screen families
+    programmatic_rewards: ClassVar[dict[str, str]] = {
+        "steps": "perl_lightning.tasks.ui_automation:action_reward",
+        "episodes": "perl_lightning.tasks.ui_automation:episode_reward",
+    }
     reward_functions: ClassVar[tuple[str, ...]] = (
         "perl_lightning.tasks.ui_automation:action_reward",
         "perl_lightning.tasks.ui_automation:episode_reward",
