@@ -209,6 +209,7 @@ def run_rl_stage(
     algorithm: AlgorithmName = "rloo",
     episodes: EpisodeConfig | None = None,
     max_prompt_length: int = 192,
+    val_split: str | None = None,
 ) -> RLStageResult:
     """Train a LoRA policy (RLOO by default) against the reward adapter on the same backbone (or ``rewards``: e.g.
     a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn."""
@@ -230,7 +231,8 @@ def run_rl_stage(
     )
     path = prompts if prompts is not None or task is not None else "builtin:prompts"
     dm = PromptDataModule(task=task, path=path, batch_size=batch_size, eval_batch_size=min(eval_prompts, 32),
-                          val_limit=eval_prompts, max_prompt_length=max_prompt_length, seed=seed)  # fmt: skip
+                          val_limit=eval_prompts, max_prompt_length=max_prompt_length, seed=seed,
+                          val_split=val_split)  # fmt: skip
     trainer, logger = _fit_trainer(out, "policy", rollouts, log_every_n_steps=1)  # rloo: one update per rollout
     start = time.perf_counter()
     trainer.fit(policy, dm)

@@ -1,0 +1,204 @@
+"""UI automation on the embedded SmolLM2-135M-Instruct (CPU): base -> LoRA SFT -> RL with the programmatic reward,
+single-step and multi-step, measured on screen families held out of training.
+
+Phases (each one's figures are saved as soon as it ends; ``--resume`` skips the phases already in the results):
+
+1. ``base``: the base model, greedy, on the held-out screens (one step drawn per held-out episode, so the screens are
+   independent) and on the held-out episodes (played in the environment until ``done()``, failure or the step
+   limit).
+2. ``sft``: LoRA SFT on the first ``--sft-demos`` training demonstrations (six training families), ``--sft-steps``
+   steps; held-out perplexity on as many held-out steps.
+3. ``rl``: GRPO from the SFT adapter (its frozen copy is the reference and the KL anchor) with ``action_reward`` on
+   training-family screens; exact action / element accuracy and invalid-action rate on the held-out screens for
+   the SFT policy (the stage's initial policy) and after RL, with KL to the SFT policy.
+4. ``multistep``: GRPO from the SFT adapter on training-family episodes with ``episode_reward``; success rate, mean
+   steps and invalid actions on the held-out episodes for the SFT policy and after RL, with KL.
+
+Standard errors are binomial (``sqrt(p (1 - p) / n)``); a difference's is ``sqrt(se_a^2 + se_b^2)`` (the same
+items, so this is conservative). Writes ``benchmarks/results/ui_automation-cpu.json``.
+
+    python benchmarks/ui_automation.py             # ~70 min on 2 CPU cores
+    python benchmarks/ui_automation.py --resume    # continue after an interruption
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import random
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from perl_lightning.data.prompts import PromptDataModule
+from perl_lightning.modules.episodes import EpisodeConfig
+from perl_lightning.modules.policy import PolicyModule
+from perl_lightning.rewards.layer import RewardSpec
+from perl_lightning.rl.config import SamplingConfig
+from perl_lightning.sources import iter_rows
+from perl_lightning.stages import run_rl_stage, run_sft_stage
+from perl_lightning.tasks import UIAutomation
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ui_automation-cpu.json"
+STEP_METRICS = ("exact_action", "element_accuracy", "invalid_action")
+EPISODE_METRICS = ("success", "episode_steps", "episode_invalid")
+
+
+def binomial_se(p: float, n: int) -> float:
+    return math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
+
+
+def save(results: dict) -> None:
+    """Write the results atomically (an interrupted run keeps the previous file whole)."""
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(RESULTS)
+
+
+def held_out_screens(task: UIAutomation, out: Path, n: int, seed: int) -> Path:
+    """A dataset directory: the built-in training steps, and as ``test`` one step drawn per held-out episode (``n``)."""
+    steps = Path(task.source("sft", None))
+    rows = [r.data for r in iter_rows(str(steps), split="test")]
+    by_episode: dict[str, list[dict]] = {}
+    for row in rows:
+        by_episode.setdefault(row["id"].rsplit("/", 1)[0], []).append(row)
+    rng = random.Random(seed)
+    picked = [rng.choice(group) for group in by_episode.values()][:n]
+    target = out / "screens"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "train.jsonl").write_text((steps / "train.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    (target / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
+    return target
+
+
+def greedy_metrics(policy: PolicyModule, dm: PromptDataModule, task: UIAutomation, names: tuple[str, ...]) -> dict:
+    """The policy's greedy answers on every held-out batch: each metric's mean, standard error and count."""
+    dm.tokenizer = policy.tokenizer
+    dm.setup()
+    values: dict[str, list[float]] = {n: [] for n in names}
+    config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, do_sample=False)
+    with torch.no_grad():
+        for batch in dm.val_dataloader():
+            rollout = policy.generate(batch, config)
+            metrics = task.evaluate(rollout.responses, list(rollout.metadata))
+            for n in names:
+                values[n] += metrics[n].tolist()
+    out = {}
+    for n, v in values.items():
+        mean = sum(v) / len(v)
+        se = binomial_se(mean, len(v)) if n in ("exact_action", "element_accuracy", "invalid_action", "success") else (
+            math.sqrt(sum((x - mean) ** 2 for x in v) / max(len(v) - 1, 1) / len(v)))  # fmt: skip
+        out[n] = {"value": mean, "se": se, "n": len(v)}
+    return out
+
+
+def stage_metrics(rl, names: tuple[str, ...], n: int) -> dict:
+    """The RL stage's held-out metrics of its initial (SFT) and final policy, with standard errors."""
+    out = {}
+    for name in names:
+        initial, final = rl.task_metrics[name]
+        se = (binomial_se(initial, n), binomial_se(final, n)) if name in ("exact_action", "success") else (None, None)
+        out[name] = {"sft": initial, "sft_se": se[0], "rl": final, "rl_se": se[1]}
+        if se[0] is not None:
+            diff_se = math.hypot(*se)
+            out[name].update(diff=final - initial, diff_se=diff_se, diff_in_se=(final - initial) / max(diff_se, 1e-12))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="runs/bench_ui_automation")
+    parser.add_argument("--resume", action="store_true", help="skip the phases already in the results file")
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--eval-screens", type=int, default=240)
+    parser.add_argument("--eval-episodes", type=int, default=200)
+    parser.add_argument("--sft-demos", type=int, default=192)
+    parser.add_argument("--sft-steps", type=int, default=36)
+    parser.add_argument("--sft-lr", type=float, default=5e-4)
+    parser.add_argument("--rl-steps", type=int, default=16)
+    parser.add_argument("--rl-prompts", type=int, default=4)
+    parser.add_argument("--rl-samples", type=int, default=4)
+    parser.add_argument("--rl-lr", type=float, default=2e-4)
+    parser.add_argument("--kl-coef", type=float, default=0.02)
+    parser.add_argument("--episode-steps", type=int, default=10)
+    parser.add_argument("--max-turns", type=int, default=6)
+    parser.add_argument("--max-prompt-length", type=int, default=1024)
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--phases", nargs="+", default=["base", "sft", "rl", "multistep"])
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    out = Path(args.out)
+    results = json.loads(RESULTS.read_text()) if args.resume and RESULTS.exists() else {}
+    results.update(settings=vars(args), machine={"cpu": platform.processor() or platform.machine(),
+                                                 "threads": torch.get_num_threads(), "torch": torch.__version__})
+    task = UIAutomation()
+    screens = held_out_screens(task, out, args.eval_screens, args.seed)
+    episodes_task = UIAutomation(prompts="episodes")
+    episode_config = EpisodeConfig(task="ui_automation", max_turns=args.max_turns)
+
+    def step_dm() -> PromptDataModule:
+        return PromptDataModule(task=task, path=str(screens), val_split="test", val_limit=args.eval_screens,
+                                eval_batch_size=16, max_prompt_length=args.max_prompt_length)  # fmt: skip
+
+    def episode_dm() -> PromptDataModule:
+        return PromptDataModule(task=episodes_task, val_limit=args.eval_episodes, eval_batch_size=32,
+                                max_prompt_length=args.max_prompt_length)  # fmt: skip
+
+    if "base" in args.phases and not (args.resume and "base" in results):
+        start = time.perf_counter()
+        sampling = SamplingConfig(max_new_tokens=args.max_new_tokens)
+        base = PolicyModule(args.model, rewards=[RewardSpec(task.programmatic_rewards["steps"])], sampling=sampling)
+        single = greedy_metrics(base, step_dm(), task, STEP_METRICS)
+        multi = PolicyModule(args.model, rewards=[RewardSpec(task.programmatic_rewards["episodes"])],
+                             sampling=sampling, episodes=episode_config)  # fmt: skip
+        results["base"] = {"screens": single, "episodes": greedy_metrics(multi, episode_dm(), task, EPISODE_METRICS),
+                           "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+        save(results)
+        print("base", json.dumps(results["base"]), flush=True)
+
+    sft_dir = out / "sft" / "sft_adapter"
+    if "sft" in args.phases and not (args.resume and "sft" in results and sft_dir.exists()):
+        sft = run_sft_stage(out / "sft", task, args.model, None, args.sft_steps, 8, args.max_prompt_length + 48, 8,
+                            args.sft_lr, args.seed, limit=args.sft_demos)  # fmt: skip
+        results["sft"] = {"perplexity_before": sft.perplexity_before, "perplexity_after": sft.perplexity_after,
+                          "held_out_steps": sft.held_out, "demonstrations": args.sft_demos, "steps": sft.steps,
+                          "seconds": round(sft.seconds, 1)}  # fmt: skip
+        save(results)
+        print("sft", json.dumps(results["sft"]), flush=True)
+
+    common = dict(model=args.model, batch_size=args.rl_prompts, samples_per_prompt=args.rl_samples,
+                  max_new_tokens=args.max_new_tokens, learning_rate=args.rl_lr, kl_coef=args.kl_coef, seed=args.seed,
+                  init_policy_adapter=sft_dir, algorithm="grpo", max_prompt_length=args.max_prompt_length)  # fmt: skip
+    if "rl" in args.phases and not (args.resume and "rl" in results):
+        L.seed_everything(args.seed)
+        rl = run_rl_stage(out / "rl", None, prompts=str(screens), rollouts=args.rl_steps, task=task,
+                          rewards=[RewardSpec(task.programmatic_rewards["steps"])], eval_prompts=args.eval_screens,
+                          val_split="test", **common)  # fmt: skip
+        results["rl"] = {"metrics": stage_metrics(rl, STEP_METRICS, args.eval_screens), "kl_to_sft": rl.kl_after,
+                         "reward_sft": rl.reward_before, "reward_rl": rl.reward_after, "win_rate": rl.win_rate,
+                         "steps": rl.rollouts, "seconds": round(rl.seconds, 1), "phase_seconds": rl.phase_seconds,
+                         "samples": rl.samples}  # fmt: skip
+        save(results)
+        print("rl", json.dumps(results["rl"]["metrics"]), "kl", rl.kl_after, flush=True)
+
+    if "multistep" in args.phases and not (args.resume and "multistep" in results):
+        L.seed_everything(args.seed)
+        ms = run_rl_stage(out / "multistep", None, rollouts=args.episode_steps, task=episodes_task,
+                          rewards=[RewardSpec(task.programmatic_rewards["episodes"])], episodes=episode_config,
+                          eval_prompts=args.eval_episodes, **common)  # fmt: skip
+        results["multistep"] = {"metrics": stage_metrics(ms, EPISODE_METRICS, args.eval_episodes),
+                                "kl_to_sft": ms.kl_after, "reward_sft": ms.reward_before, "reward_rl": ms.reward_after,
+                                "steps": ms.rollouts, "seconds": round(ms.seconds, 1),
+                                "phase_seconds": ms.phase_seconds, "samples": ms.samples}  # fmt: skip
+        save(results)
+        print("multistep", json.dumps(results["multistep"]["metrics"]), "kl", ms.kl_after, flush=True)
+
+
+if __name__ == "__main__":
+    main()
