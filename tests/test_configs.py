@@ -9,7 +9,8 @@ import pytest
 from perl_lightning.cli import PerlCLI
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-TASKS = ("summarization", "harmlessness", "helpfulness", "dialogue")
+TASKS = ("summarization", "harmlessness", "helpfulness", "dialogue", "ui_automation")
+MULTISTEP = {"ui_automation"}  # tasks with an environment: also rl_multistep jobs
 PIECE_DIRS = ("callbacks", "logger", "precision", "strategy")
 TASK_JOBS = sorted(p for task in TASKS for p in (CONF / task).glob("*.yaml"))
 JOBS = sorted(CONF.glob("*.yaml")) + TASK_JOBS
@@ -35,8 +36,9 @@ def test_expected_configs_exist():
     assert {"wandb.yaml", "csv.yaml"} <= {p.name for p in PIECES}
     assert {p.parent.name for p in CONF.glob("*/*.yaml")} == set(TASKS) | set(PIECE_DIRS)
     for task in TASKS:
+        stages = ("sft", "rm", "rl", "rl_multistep") if task in MULTISTEP else ("sft", "rm", "rl")
         assert {p.name for p in (CONF / task).glob("*.yaml")} == {
-            f"{stage}{size}.yaml" for stage in ("sft", "rm", "rl") for size in ("", "_tiny")
+            f"{stage}{size}.yaml" for stage in stages for size in ("", "_tiny")
         }
 
 
@@ -127,8 +129,18 @@ def test_task_configs_chain_the_stages():
         rm = parse("--config", str(CONF / task / "rm.yaml")).model.init_args
         rl = parse("--config", str(CONF / task / "rl.yaml"))
         assert rl.model.init_args.init_policy_adapter == sft.save_dir == f"runs/{task}/sft_adapter"
-        assert [r.source for r in rl.model.init_args.rewards] == [rm.save_dir] == [f"runs/{task}/reward_adapter"]
+        models = [r.source for r in rl.model.init_args.rewards if "/" in r.source]
+        assert models == [rm.save_dir] == [f"runs/{task}/reward_adapter"]
         assert rm.objective == ("pointwise" if task == "dialogue" else "pairwise")
+    ui = parse("--config", str(CONF / "ui_automation" / "rl.yaml")).model.init_args
+    assert [(r.source, r.weight) for r in ui.rewards] == [
+        ("perl_lightning.tasks.ui_automation:action_reward", 1.0),
+        ("runs/ui_automation/reward_adapter", 0.5),
+    ]
+    multistep = parse("--config", str(CONF / "ui_automation" / "rl_multistep.yaml"))
+    assert multistep.model.init_args.episodes.task == "ui_automation"
+    assert multistep.model.init_args.init_policy_adapter == "runs/ui_automation/sft_adapter"
+    assert multistep.data.init_args.task.init_args.prompts == "episodes"
     helpfulness = parse("--config", str(CONF / "helpfulness" / "rm.yaml")).data.init_args.task
     assert helpfulness.class_path == "perl_lightning.tasks.Helpfulness"
     assert helpfulness.init_args.min_score_ratio == 2.0
