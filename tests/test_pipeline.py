@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 from safetensors.torch import load_file
 
-from perl_lightning.pipeline import main
+from perl_lightning.pipeline import _rl_rewards, main
 from perl_lightning.stages import run_reward_stage, run_rl_stage
+from perl_lightning.tasks import get_task
 
 
 def test_stage_one_adapter_feeds_stage_two(tmp_path):
@@ -61,5 +65,15 @@ def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_s
     assert "[4/4] multi-step RL" in out and "multi-step RL on held-out episodes" in out
     assert "task metric exact_action" in out and "task metric success" in out and "task metric episode_steps" in out
     assert (tmp_path / "multistep" / "rl_adapters" / "policy" / "adapter_model.safetensors").is_file()
-    assert main([*args, "--rl-reward", "both", "--episode-rollouts", "0", "--sft-steps", "0"]) == 0
-    assert "multi-step" not in capsys.readouterr().out
+
+
+def test_rl_reward_choice():
+    task, rm = get_task("ui_automation"), Path("runs/rm")
+    assert [s.source for s in _rl_rewards(None, task, rm, "steps")] == [
+        "perl_lightning.tasks.ui_automation:action_reward"
+    ]
+    assert [s.source for s in _rl_rewards("both", task, rm, "steps")] == [
+        "runs/rm", "perl_lightning.tasks.ui_automation:action_reward"]  # fmt: skip
+    assert [s.source for s in _rl_rewards(None, get_task("dialogue"), rm, "steps")] == ["runs/rm"]
+    with pytest.raises(SystemExit, match="has no programmatic reward"):
+        _rl_rewards("function", get_task("summarization"), rm, "steps")
