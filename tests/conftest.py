@@ -27,6 +27,16 @@ def _working_directory_outside_the_repo(tmp_path_factory, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models on a small shared CPU: a second intra-op thread only adds synchronisation (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
     """SmolLM2's real tokenizer (pad = <|endoftext|>), shared by the tiny models."""

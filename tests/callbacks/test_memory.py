@@ -17,13 +17,7 @@ CONF = Path(__file__).resolve().parents[2] / "conf"
 RL_PHASES = ["rollout", "scoring", "reference", "update"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on a small shared CPU: a second intra-op thread only adds synchronisation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: a second intra-op thread only adds sync
 
 
 def _fit(config: str, tmp_path: Path, *extra: str) -> PerlCLI:

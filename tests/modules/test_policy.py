@@ -41,13 +41,7 @@ RESPONSES = ["Put it in boiling water for eight minutes.", "Seven."]
 NEWLINES = "perl_lightning.rewards.toy:newline_reward"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on a small shared CPU: a second intra-op thread only adds synchronisation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: a second intra-op thread only adds sync
 
 
 def _policy(reward_dir: SimpleNamespace | None, **kwargs) -> PolicyModule:

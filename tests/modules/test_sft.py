@@ -29,13 +29,7 @@ COLOURS = ["red", "blue", "green", "yellow"]
 WITH_HEAD = LoRAConfig(r=8, alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "lm_head"])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on a small shared CPU: a second intra-op thread only adds synchronisation."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: a second intra-op thread only adds sync
 
 
 @pytest.fixture(scope="module")

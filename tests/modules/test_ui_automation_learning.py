@@ -20,13 +20,7 @@ from perl_lightning.modules.sft import SFTModule
 from perl_lightning.rewards import RewardSpec
 from perl_lightning.rl.config import KLConfig, SamplingConfig, UpdateConfig
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: a second intra-op thread only adds sync
 
 
 def _screens(path: Path, n: int) -> str:
