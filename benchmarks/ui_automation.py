@@ -3,9 +3,9 @@ single-step and multi-step, measured on screen families held out of training.
 
 Phases (each one's figures are saved as soon as it ends; ``--resume`` skips the phases already in the results):
 
-1. ``base``: the base model, greedy, on the held-out screens (one step drawn per held-out episode, so the screens are
-   independent) and on the held-out episodes (played in the environment until ``done()``, failure or the step
-   limit).
+1. ``base``: the base model, greedy, on the held-out screens (the start screens of held-out episodes: independent
+   screens); ``base_episodes``: on the held-out episodes, played in the environment until ``done()``, failure or
+   the step limit.
 2. ``sft``: LoRA SFT on the first ``--sft-demos`` training demonstrations (six training families), ``--sft-steps``
    steps; held-out perplexity on as many held-out steps.
 3. ``rl``: GRPO from the SFT adapter (its frozen copy is the reference and the KL anchor) with ``action_reward`` on
@@ -27,7 +27,6 @@ import argparse
 import json
 import math
 import platform
-import random
 import time
 from pathlib import Path
 
@@ -60,15 +59,11 @@ def save(results: dict) -> None:
     tmp.replace(RESULTS)
 
 
-def held_out_screens(task: UIAutomation, out: Path, n: int, seed: int) -> Path:
-    """A dataset directory: the built-in training steps, and as ``test`` one step drawn per held-out episode (``n``)."""
+def held_out_screens(task: UIAutomation, out: Path, n: int) -> Path:
+    """A dataset directory: the built-in training steps, and as ``test`` the start screen of the first ``n`` held-out
+    episodes (independent screens; later steps, with their history, are what the multi-step phase plays)."""
     steps = Path(task.source("sft", None))
-    rows = [r.data for r in iter_rows(str(steps), split="test")]
-    by_episode: dict[str, list[dict]] = {}
-    for row in rows:
-        by_episode.setdefault(row["id"].rsplit("/", 1)[0], []).append(row)
-    rng = random.Random(seed)
-    picked = [rng.choice(group) for group in by_episode.values()][:n]
+    picked = [r.data for r in iter_rows(str(steps), split="test") if r.data["step"] == 0][:n]
     target = out / "screens"
     target.mkdir(parents=True, exist_ok=True)
     (target / "train.jsonl").write_text((steps / "train.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
@@ -115,30 +110,37 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench_ui_automation")
     parser.add_argument("--resume", action="store_true", help="skip the phases already in the results file")
     parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--eval-screens", type=int, default=240)
+    parser.add_argument("--eval-screens", type=int, default=200)
     parser.add_argument("--eval-episodes", type=int, default=200)
-    parser.add_argument("--sft-demos", type=int, default=192)
-    parser.add_argument("--sft-steps", type=int, default=36)
+    parser.add_argument("--sft-demos", type=int, default=320)
+    parser.add_argument("--sft-steps", type=int, default=40)
+    parser.add_argument("--sft-val", type=int, default=64, help="held-out demonstrations for the perplexity")
     parser.add_argument("--sft-lr", type=float, default=5e-4)
-    parser.add_argument("--rl-steps", type=int, default=16)
+    parser.add_argument("--rl-steps", type=int, default=12)
     parser.add_argument("--rl-prompts", type=int, default=4)
     parser.add_argument("--rl-samples", type=int, default=4)
     parser.add_argument("--rl-lr", type=float, default=2e-4)
     parser.add_argument("--kl-coef", type=float, default=0.02)
-    parser.add_argument("--episode-steps", type=int, default=10)
-    parser.add_argument("--max-turns", type=int, default=6)
+    parser.add_argument("--episode-steps", type=int, default=8)
+    parser.add_argument("--max-turns", type=int, default=5)
     parser.add_argument("--max-prompt-length", type=int, default=1024)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--phases", nargs="+", default=["base", "sft", "rl", "multistep"])
+    parser.add_argument("--phases", nargs="+", default=["base", "sft", "rl", "base_episodes", "multistep"])
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
     results = json.loads(RESULTS.read_text()) if args.resume and RESULTS.exists() else {}
-    results.update(settings=vars(args), machine={"cpu": platform.processor() or platform.machine(),
-                                                 "threads": torch.get_num_threads(), "torch": torch.__version__})
+    results.update(
+        settings=vars(args),
+        machine={
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+    )
     task = UIAutomation()
-    screens = held_out_screens(task, out, args.eval_screens, args.seed)
+    screens = held_out_screens(task, out, args.eval_screens)
     episodes_task = UIAutomation(prompts="episodes")
     episode_config = EpisodeConfig(task="ui_automation", max_turns=args.max_turns)
 
@@ -150,22 +152,27 @@ def main() -> None:
         return PromptDataModule(task=episodes_task, val_limit=args.eval_episodes, eval_batch_size=32,
                                 max_prompt_length=args.max_prompt_length)  # fmt: skip
 
+    sampling = SamplingConfig(max_new_tokens=args.max_new_tokens)
     if "base" in args.phases and not (args.resume and "base" in results):
         start = time.perf_counter()
-        sampling = SamplingConfig(max_new_tokens=args.max_new_tokens)
         base = PolicyModule(args.model, rewards=[RewardSpec(task.programmatic_rewards["steps"])], sampling=sampling)
-        single = greedy_metrics(base, step_dm(), task, STEP_METRICS)
-        multi = PolicyModule(args.model, rewards=[RewardSpec(task.programmatic_rewards["episodes"])],
-                             sampling=sampling, episodes=episode_config)  # fmt: skip
-        results["base"] = {"screens": single, "episodes": greedy_metrics(multi, episode_dm(), task, EPISODE_METRICS),
+        results["base"] = {"screens": greedy_metrics(base, step_dm(), task, STEP_METRICS),
                            "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
         save(results)
         print("base", json.dumps(results["base"]), flush=True)
+    if "base_episodes" in args.phases and not (args.resume and "base_episodes" in results):
+        start = time.perf_counter()
+        multi = PolicyModule(args.model, rewards=[RewardSpec(task.programmatic_rewards["episodes"])],
+                             sampling=sampling, episodes=episode_config)  # fmt: skip
+        results["base_episodes"] = {"episodes": greedy_metrics(multi, episode_dm(), task, EPISODE_METRICS),
+                                    "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+        save(results)
+        print("base_episodes", json.dumps(results["base_episodes"]), flush=True)
 
     sft_dir = out / "sft" / "sft_adapter"
     if "sft" in args.phases and not (args.resume and "sft" in results and sft_dir.exists()):
         sft = run_sft_stage(out / "sft", task, args.model, None, args.sft_steps, 8, args.max_prompt_length + 48, 8,
-                            args.sft_lr, args.seed, limit=args.sft_demos)  # fmt: skip
+                            args.sft_lr, args.seed, limit=args.sft_demos, val_limit=args.sft_val)  # fmt: skip
         results["sft"] = {"perplexity_before": sft.perplexity_before, "perplexity_after": sft.perplexity_after,
                           "held_out_steps": sft.held_out, "demonstrations": args.sft_demos, "steps": sft.steps,
                           "seconds": round(sft.seconds, 1)}  # fmt: skip

@@ -83,13 +83,16 @@ def run_sft_stage(
     learning_rate: float | None = None,
     seed: int = 0,
     limit: int | None = None,
+    val_limit: int | None = None,
 ) -> SFTStageResult:
     """LoRA SFT on the task's demonstrations (the first ``limit`` of each split); held-out perplexity before and
-    after."""
+    after (on at most ``val_limit`` held-out demonstrations)."""
     L.seed_everything(seed, verbose=False)
     module = SFTModule(model=model, lora=LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.0),
                        learning_rate=learning_rate, save_dir=str(out / "sft_adapter"))  # fmt: skip
-    dm = SFTDataModule(task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed, limit=limit)
+    dm = SFTDataModule(
+        task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed, limit=limit, val_limit=val_limit
+    )
     before = _validate(module, dm)["val/perplexity"]
     trainer, _ = _fit_trainer(out, "sft", steps, log_every_n_steps=5)
     start = time.perf_counter()

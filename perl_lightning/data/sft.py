@@ -146,6 +146,7 @@ class SFTDataModule(TokenizerDataModule):
             prompts is held out (with all their demonstrations).
         val_fraction: fraction of the prompts held out when ``val_split`` is ``None``.
         limit: use only the first ``limit`` usable rows (before the split); ``None`` for all.
+        val_limit: validate on at most this many held-out demonstrations; ``None`` for all.
         max_length: maximum tokens of prompt + response.
         max_prompt_length: most tokens the prompt keeps when a pair is too long (default ``max_length // 2``).
         batch_size: demonstrations per training batch.
@@ -168,6 +169,7 @@ class SFTDataModule(TokenizerDataModule):
         val_split: str | None = None,
         val_fraction: float = 0.1,
         limit: int | None = None,
+        val_limit: int | None = None,
         max_length: int = 512,
         max_prompt_length: int | None = None,
         batch_size: int = 8,
@@ -213,7 +215,7 @@ class SFTDataModule(TokenizerDataModule):
                 train, lambda e: prompt_key(e.prompt), hp.val_fraction, hp.seed, self.path, allow_empty_train=True
             )
         self.skipped = bad.skipped
-        self.examples = {"train": train, "val": val}
+        self.examples = {"train": train, "val": val[: hp.val_limit] if hp.val_limit else val}
         return self.examples
 
     def encode(self, example: Demonstration) -> EncodedDemonstration:

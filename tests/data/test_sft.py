@@ -231,3 +231,9 @@ def test_validation_batches_come_in_a_fixed_order(varied, tiny_tokenizer):
     assert widths == sorted(widths, reverse=True) and sum(len(b) for b in first) == len(dm.encoded["val"]) == 21
     assert all(isinstance(b, SFTBatch) for b in dm.val_dataloader())
     assert torch.equal(next(iter(dm.test_dataloader())).labels, next(iter(dm.val_dataloader())).labels)
+
+
+def test_limit_and_val_limit_cap_the_demonstrations_separately():
+    dm = SFTDataModule(task="ui_automation", limit=30, val_limit=7)
+    examples = dm.load_examples()
+    assert len(examples["train"]) == 30 and len(examples["val"]) == 7  # val: the held-out families' split
