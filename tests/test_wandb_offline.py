@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,8 +140,12 @@ def test_rl_run_logs_sample_table_and_full_config_offline(tmp_path, monkeypatch)
     assert len(table["data"]) == len(samples) > 0
     assert [row[:2] for row in table["data"]] == [[s["row_id"], s["prompt"]] for s in samples]
     assert [row[5] for row in table["data"]] == [s["reward_after"] for s in samples]
-    rows, logged = _history(run), cli.trainer.callback_metrics
-    rewards = [row["rl/reward_mean"] for row in rows if "rl/reward_mean" in row]
+    for _ in range(40):  # the log is written by wandb's own process: wait for the last rows to reach the file
+        rows, logged = _history(run), cli.trainer.callback_metrics
+        rewards = [row["rl/reward_mean"] for row in rows if "rl/reward_mean" in row]
+        if len(rewards) >= 2:
+            break
+        time.sleep(0.25)
     assert len(rewards) == 2 and rewards[-1] == float(logged["rl/reward_mean"])  # the value, not only the key
     assert _last(rows, "val/reward") == float(logged["val/reward"])
     assert _last(rows, "rl/kl_coef") == float(logged["rl/kl_coef"]) == pytest.approx(0.01)
