@@ -51,6 +51,39 @@ def last_hidden_state(model: nn.Module, input_ids: torch.Tensor, attention_mask:
     return out.last_hidden_state  # (N, T, H)
 
 
+def response_hidden_states(
+    model: nn.Module, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int
+) -> torch.Tensor:
+    """Final hidden states (N, R, H) at the positions that predict the response tokens (``P - 1 .. P + R - 2``).
+
+    Rows that share their prompt (the ``k`` samples of a prompt in GRPO / RLOO, or several episodes from one first
+    observation) run it once: the distinct prompts go through the decoder, their key/value cache is indexed out to
+    every row, and only the response columns run per row. With UI screens (~400 prompt tokens, ~10 response
+    tokens) and 4 samples per prompt this is ~3.5x fewer token passes. Gradients flow through the cache, so the
+    outputs and gradients equal one full forward up to float rounding (tested). Falls back to the full forward when
+    no prompt repeats, for encoders, and under activation checkpointing in training (which disables the cache).
+    """
+    body = transformers_model(model).base_model
+    n = sequences.shape[0]
+    prompts = sequences[:, :prompt_length].masked_fill(attention_mask[:, :prompt_length] == 0, -1)
+    unique, inverse = torch.unique(prompts, dim=0, return_inverse=True)
+    checkpointed = body.training and any(getattr(m, "gradient_checkpointing", False) for m in body.modules())
+    causal = not getattr(transformers_model(model).config, "is_encoder_decoder", False)
+    if unique.shape[0] == n or prompt_length == 0 or sequences.shape[1] == prompt_length or checkpointed or not causal:
+        return last_hidden_state(model, sequences, attention_mask)[:, prompt_length - 1 : -1]
+    rows = torch.arange(n, device=sequences.device)
+    first = torch.full((unique.shape[0],), n, device=sequences.device).scatter_reduce(0, inverse, rows, "amin")
+    prompt_mask = attention_mask[first, :prompt_length]
+    out = body(input_ids=sequences[first, :prompt_length], attention_mask=prompt_mask,
+               position_ids=position_ids_from_mask(prompt_mask), use_cache=True)  # fmt: skip
+    cache = output_cache(out)
+    cache.batch_select_indices(inverse)  # differentiable: indexing the prompts' keys and values out to every row
+    cont = body(input_ids=sequences[:, prompt_length:], attention_mask=attention_mask,
+                position_ids=position_ids_from_mask(attention_mask)[:, prompt_length:], use_cache=True,
+                **{cache_argument(body): cache})  # fmt: skip
+    return torch.cat([out.last_hidden_state[inverse, -1:], cont.last_hidden_state[:, :-1]], dim=1)
+
+
 #: Most logits (rows x positions x vocabulary) alive at once in :func:`response_logprobs` (32 MiB in float32).
 LOGIT_CHUNK_ELEMENTS = 2**23
 
@@ -120,7 +153,7 @@ def response_logprobs(
     """
     causal = transformers_model(model)
     sequences, attention_mask, prompt_length = trim_left_padding(sequences, attention_mask, prompt_length)
-    hidden = last_hidden_state(model, sequences, attention_mask)[:, prompt_length - 1 : -1]  # (N, R, H)
+    hidden = response_hidden_states(model, sequences, attention_mask, prompt_length)  # (N, R, H)
     targets = sequences[:, prompt_length:]  # (N, R)
     head, transform = causal.get_output_embeddings(), logit_transform(model)
     n, width = targets.shape
@@ -141,8 +174,7 @@ def response_values(
 ) -> torch.Tensor:
     """Values V(s_t) (N, R) of the states before each response token: the head on the hidden state at ``P + t - 1``."""
     sequences, attention_mask, prompt_length = trim_left_padding(sequences, attention_mask, prompt_length)
-    hidden = last_hidden_state(model, sequences, attention_mask)  # (N, P + R, H)
-    return head(hidden[:, prompt_length - 1 : -1])  # (N, R)
+    return head(response_hidden_states(model, sequences, attention_mask, prompt_length))  # (N, R)
 
 
 def in_chunks(n: int, size: int | None) -> list[slice]:

@@ -26,7 +26,7 @@ from perl_lightning.models.forward import in_chunks, last_hidden_state, response
 from perl_lightning.models.generation import end_token_ids, sample
 from perl_lightning.models.heads import ValueHead
 from perl_lightning.rl.config import SamplingConfig
-from perl_lightning.rl.masking import length_order
+from perl_lightning.rl.masking import forward_tokens, length_order
 from perl_lightning.rl.types import Rollout
 
 Role = Literal["policy", "value", "reference"]
@@ -182,9 +182,10 @@ class PolicyModels(nn.Module):
     ) -> list[torch.Tensor]:  # fmt: skip
         """``fn`` over groups of rows (at most ``chunk`` rows, or about ``budget`` padded tokens each), rows grouped
         by prompt length so each group's forward trims its padding; results back in row order."""
-        n, width = rollout.sequences.shape
+        n = rollout.sequences.shape[0]
         order = length_order(rollout.attention_mask, rollout.prompt_length)
-        groups = -(-n * width // budget) if budget else 1  # ceil(padded tokens / budget)
+        tokens = forward_tokens(rollout.sequences, rollout.attention_mask, rollout.prompt_length)
+        groups = -(-tokens // budget) if budget else 1  # ceil(positions run / budget); shared prompts counted once
         size = chunk or -(-n // max(groups, 1))
         parts = [fn(order[s]) for s in in_chunks(n, size)]
         inverse = torch.argsort(order)

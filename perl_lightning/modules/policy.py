@@ -32,7 +32,7 @@ from perl_lightning.rl.config import (
 )
 from perl_lightning.rl.kl import AdaptiveKLController, FixedKLController, masked_kl
 from perl_lightning.rl.losses import micro_batch_weights, value_loss
-from perl_lightning.rl.masking import length_order
+from perl_lightning.rl.masking import forward_tokens, length_order
 from perl_lightning.rl.shaping import shape_scores, token_rewards
 from perl_lightning.rl.types import Experience, Rollout
 
@@ -157,10 +157,10 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         world = getattr(getattr(self, "_trainer", None), "world_size", 1)
         return token_budget(self.cfg.micro_batch_tokens, self.device) if world == 1 else None
 
-    def micro_batches(self, rows: int, width: int) -> int:
-        """Micro-batches of a minibatch: the largest count over the ranks, so that every rank runs as many
-        backward passes (DDP reduces gradients in each)."""
-        count = micro_batch_count(rows, width, self.cfg, self.device)
+    def micro_batches(self, rows: int, tokens: int) -> int:
+        """Micro-batches of a minibatch of ``rows`` whose forward runs over ``tokens`` positions: the largest count
+        over the ranks, so that every rank runs as many backward passes (DDP reduces gradients in each)."""
+        count = micro_batch_count(rows, tokens, self.cfg, self.device)
         if getattr(getattr(self, "_trainer", None), "world_size", 1) > 1:
             count = int(self.all_gather(torch.tensor(count, device=self.device)).max())
         return min(count, rows)
@@ -246,8 +246,9 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         fp32 = fp32 and not torch.is_autocast_enabled(self.device.type)
         if has_sampler and (cfg.old_logprobs == "sampler" or (cfg.old_logprobs == "auto" and fp32)):
             return "sampler"
-        n, width = rollout.sequences.shape
-        one = cfg.update_epochs == 1 and cfg.num_minibatches == 1 and self.micro_batches(n, width) == 1
+        n, tokens = rollout.sequences.shape[0], forward_tokens(rollout.sequences, rollout.attention_mask,
+                                                               rollout.prompt_length)  # fmt: skip
+        one = cfg.update_epochs == 1 and cfg.num_minibatches == 1 and self.micro_batches(n, tokens) == 1
         return "update" if one and self.models.value_head is None else "recompute"
 
     def train_forward(
@@ -276,8 +277,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
             for minibatch in order.chunk(min(cfg.num_minibatches, n)):
                 if graph is None:  # rows of similar prompt length share a micro-batch (its forward trims padding)
                     minibatch = minibatch[length_order(exp.attention_mask[minibatch], prompt_length)]
-                width = exp.sequences.shape[1]
-                for idx in minibatch.tensor_split(self.micro_batches(len(minibatch), width)):
+                tokens = forward_tokens(exp.sequences[minibatch], exp.attention_mask[minibatch], prompt_length)
+                for idx in minibatch.tensor_split(self.micro_batches(len(minibatch), tokens)):
                     part = Experience(*(t[idx] for t in exp))  # its loss weighed by its share of the minibatch's
                     weights = micro_batch_weights(part.response_mask, exp.response_mask[minibatch], cfg.loss_agg)
                     loss, stats = self.loss(part, prompt_length, graph, weights)

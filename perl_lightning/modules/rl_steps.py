@@ -86,11 +86,12 @@ def dynamic_sampling(
     return rollout.select(rows), select_result(result, rows), stats
 
 
-def micro_batch_count(rows: int, width: int, cfg: UpdateConfig, device: torch.device) -> int:
-    """Micro-batches a minibatch of ``rows`` sequences of ``width`` padded tokens is split into (see
+def micro_batch_count(rows: int, tokens: int, cfg: UpdateConfig, device: torch.device) -> int:
+    """Micro-batches a minibatch of ``rows`` sequences whose forward runs over ``tokens`` padded positions (shared
+    prompts counted once, :func:`~perl_lightning.rl.masking.forward_tokens`) is split into (see
     ``UpdateConfig.micro_batch_tokens``)."""
     budget = token_budget(cfg.micro_batch_tokens, device)
-    by_tokens = -(-rows * width // budget) if budget else 1
+    by_tokens = -(-tokens // budget) if budget else 1
     return max(1, min(rows, max(cfg.gradient_accumulation_steps, by_tokens)))
 
 

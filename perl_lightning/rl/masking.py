@@ -64,3 +64,13 @@ def length_order(attention_mask: torch.Tensor, prompt_length: int) -> torch.Tens
     """Row order by real prompt length, longest first (stable), so that chunks of consecutive rows share widths."""
     lengths = attention_mask[:, :prompt_length].sum(-1)  # (N,)
     return torch.argsort(lengths, descending=True, stable=True)
+
+
+def forward_tokens(sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int) -> int:
+    """Token positions a response forward runs over ``(N, P + R)`` rows when rows that share a prompt run it once
+    (``perl_lightning.models.forward.response_hidden_states``): distinct prompts x ``P`` + ``N`` x ``R``."""
+    n, width = sequences.shape
+    if n == 0 or prompt_length == 0:
+        return n * width
+    prompts = sequences[:, :prompt_length].masked_fill(attention_mask[:, :prompt_length] == 0, -1)
+    return int(torch.unique(prompts, dim=0).shape[0]) * prompt_length + n * (width - prompt_length)

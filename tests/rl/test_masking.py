@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from perl_lightning.rl.masking import length_order, trim_left_padding
+from perl_lightning.rl.masking import forward_tokens, length_order, trim_left_padding
 
 
 def test_trim_drops_only_the_padding_every_row_has():
@@ -27,3 +27,15 @@ def test_trim_keeps_one_prompt_column_when_prompts_are_empty():
 def test_length_order_longest_prompt_first_stable():
     mask = torch.tensor([[0, 1, 1, 1], [0, 0, 1, 1], [1, 1, 1, 1], [0, 0, 1, 1]])
     assert length_order(mask, prompt_length=3).tolist() == [2, 0, 1, 3]
+
+
+def test_forward_tokens_counts_a_shared_prompt_once() -> None:
+    # rows 0, 1, 3 share prompt (0, 5, 6) (left-padded), row 2 has another; 3 prompt columns, 2 response columns
+    seq = torch.tensor([[0, 5, 6, 7, 8], [0, 5, 6, 9, 0], [4, 5, 6, 7, 7], [0, 5, 6, 1, 2]])
+    mask = torch.tensor([[0, 1, 1, 1, 1], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 1]])
+    assert forward_tokens(seq, mask, 3) == 2 * 3 + 4 * 2
+    assert forward_tokens(seq[[0, 2]], mask[[0, 2]], 3) == 2 * 5  # nothing shared: every row's whole width
+    # the same ids with a different padding are different prompts
+    other = mask.clone()
+    other[1, 0] = 1
+    assert forward_tokens(seq, other, 3) == 3 * 3 + 4 * 2
