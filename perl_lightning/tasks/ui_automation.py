@@ -47,7 +47,7 @@ from perl_lightning.tasks.base import (
 )
 from perl_lightning.tasks.ui.actions import Action, Credit, Invalid, parse_action, score_action
 from perl_lightning.tasks.ui.env import StepResult, UIEnvironment, check_goal_state, parse_app
-from perl_lightning.tasks.ui.generator import write_dataset
+from perl_lightning.tasks.ui.generator import DATA_VERSION, write_dataset
 from perl_lightning.tasks.ui.screen import Screen, parse_screen, render_screen
 
 INSTRUCTIONS = (
@@ -124,7 +124,7 @@ class UIAutomation(Task):
     # ---- data ----------------------------------------------------------------------------------------------------
     def builtin_root(self) -> Path:
         """The built-in data directory (written on first use)."""
-        root = cache_dir() / "ui_automation" / f"v1-seed{self.seed}-n{self.train_episodes}"
+        root = cache_dir() / "ui_automation" / f"v{DATA_VERSION}-seed{self.seed}-n{self.train_episodes}"
         return write_dataset(root, seed=self.seed, train=self.train_episodes)
 
     def source(self, stage: Stage, path: str | None) -> str:

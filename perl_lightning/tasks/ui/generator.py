@@ -41,7 +41,7 @@ __all__ = [
     "write_dataset",
 ]
 
-_VERSION = 1
+DATA_VERSION = 2  # 2: a step's gold_action lists every order-independent next action
 
 
 def generate_episodes(n: int, seed: int, families: Sequence[str]) -> list[dict[str, Any]]:
@@ -63,6 +63,29 @@ def generate_episodes(n: int, seed: int, families: Sequence[str]) -> list[dict[s
     return out
 
 
+def _reaches_goal(episode: dict[str, Any], actions: Sequence[str]) -> bool:
+    """Whether ``actions``, played from the episode's start, are all valid and end in the goal state."""
+    env = UIEnvironment(json.loads(episode["app"]), json.loads(episode["goal_state"]), max_steps=len(actions) + 10,
+                        at=episode["id"])  # fmt: skip
+    for action in actions:
+        if env.finished or not env.step(action).valid:
+            return False
+    return bool(env.summary()["success"])
+
+
+def acceptable_actions(episode: dict[str, Any], t: int) -> list[str]:
+    """The actions that are right at step ``t`` of an episode's gold trajectory: the canonical one first, then every
+    later gold action (not ``done()``) that can be done now instead, i.e. the trajectory with it moved to step ``t``
+    still reaches the goal. "Delete the umbrella and set the scarf to 3" accepts either as the first step; "open
+    Display, then turn on Dark mode" accepts only the first (the switch is not on the screen yet)."""
+    gold = list(episode["gold_actions"])
+    out = [gold[t]]
+    for j in range(t + 1, len(gold) - 1):
+        if gold[j] not in out and _reaches_goal(episode, gold[:t] + [gold[j]] + gold[t:j] + gold[j + 1 :]):
+            out.append(gold[j])
+    return out
+
+
 def episode_steps(episode: dict[str, Any]) -> list[dict[str, Any]]:
     """One single-step row per gold action (see the module docstring), replayed in :class:`UIEnvironment`.
 
@@ -78,8 +101,8 @@ def episode_steps(episode: dict[str, Any]) -> list[dict[str, Any]]:
             raise ValueError(f"{eid}: the episode ended before gold action {t} ({action})")
         screen, scroll = json.dumps(env.screen.to_json()), env.scroll[env.current]
         rows.append({"id": f"{eid}/{t}", "family": episode["family"], "goal": episode["goal"], "screen": screen,
-                     "scroll": scroll, "history": list(history), "gold_action": [action], "step": t,
-                     "steps": len(gold)})  # fmt: skip
+                     "scroll": scroll, "history": list(history), "gold_action": acceptable_actions(episode, t),
+                     "step": t, "steps": len(gold)})  # fmt: skip
         result = env.step(action)
         if not result.valid:
             raise ValueError(f"{eid}: gold action {t} ({action}) is invalid: {result.reason}")
@@ -110,7 +133,7 @@ def write_dataset(root: Path, seed: int = 0, train: int = 1200, validation: int 
     :data:`HELD_OUT_FAMILIES` (``3 * seed + 2``). Nothing is written when ``DONE`` records the same parameters.
     """
     root = Path(root)
-    params = {"seed": seed, "train": train, "validation": validation, "test": test, "version": _VERSION}
+    params = {"seed": seed, "train": train, "validation": validation, "test": test, "version": DATA_VERSION}
     marker = root / "DONE"
     with contextlib.suppress(OSError, ValueError):
         if json.loads(marker.read_text(encoding="utf-8")) == params:

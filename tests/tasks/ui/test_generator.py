@@ -134,7 +134,9 @@ def test_step_rows(episodes: list[dict]) -> None:
         assert len(rows) == n
         assert [len(r["history"]) for r in rows] == list(range(n))
         assert [r["step"] for r in rows] == list(range(n)) and {r["steps"] for r in rows} == {n}
-        assert [r["gold_action"] for r in rows] == [[a] for a in e["gold_actions"]]
+        assert [r["gold_action"][0] for r in rows] == e["gold_actions"]  # the canonical action first
+        for t, r in enumerate(rows):  # then later gold actions that are also right now (never done())
+            assert set(r["gold_action"][1:]) <= set(e["gold_actions"][t + 1 : -1])
         assert [r["id"] for r in rows] == [f"{e['id']}/{t}" for t in range(n)]
         json.dumps(rows)
         for t, r in enumerate(rows):
@@ -148,6 +150,33 @@ def test_step_rows(episodes: list[dict]) -> None:
             if t:
                 assert r["history"][-1]["screen"] == rows[t - 1]["screen"]
                 assert r["history"][-1]["scroll"] == rows[t - 1]["scroll"]
+
+
+def test_every_acceptable_action_leads_to_the_goal(episodes: list[dict]) -> None:
+    """Each acceptable action at step t, done first, still lets the rest of the gold trajectory reach the goal; the
+    later gold actions left out cannot be done yet (playing them first fails)."""
+    seen_alternatives = Counter()
+    for e in episodes[::3]:  # every family (they alternate)
+        gold = e["gold_actions"]
+        for t, row in enumerate(episode_steps(e)):
+            for j in range(t + 1, len(gold) - 1):
+                rest = gold[:t] + [gold[j]] + gold[t:j] + gold[j + 1 :]
+                env = _replay(e, rest)
+                reached = env.summary()["success"] and env.summary()["invalid"] == 0
+                assert reached == (gold[j] in row["gold_action"]) or gold[j] == gold[t], (row["id"], gold[j])
+            seen_alternatives[e["family"]] += len(row["gold_action"]) > 1
+    assert seen_alternatives["shopping_cart"] > 0 and seen_alternatives["signup_form"] > 0  # independent sub-goals
+    assert seen_alternatives["dialog_confirm"] == 0  # one action: nothing to reorder
+
+
+def test_acceptable_actions_act_on_the_current_screen(episodes: list[dict]) -> None:
+    """An action on a screen not open yet (a sub-screen's switch) is never acceptable at step t."""
+    for e in episodes[1::4]:
+        for row in episode_steps(e):
+            screen = parse_screen(json.loads(row["screen"]), row["id"])
+            for action in row["gold_action"]:
+                parsed = parse_action(action, screen.ids())
+                assert isinstance(parsed, Action), (row["id"], action)
 
 
 def test_step_rows_carry_the_current_state() -> None:
