@@ -3,22 +3,26 @@ single-step and multi-step, measured on screen families held out of training.
 
 Phases (each one's figures are saved as soon as it ends; ``--resume`` skips the phases already in the results):
 
-1. ``base``: the base model, greedy, on the held-out screens (the start screens of held-out episodes: independent
-   screens); ``base_episodes``: on the held-out episodes, played in the environment until ``done()``, failure or
-   the step limit.
-2. ``sft``: LoRA SFT on the first ``--sft-demos`` training demonstrations (six training families), ``--sft-steps``
-   steps; held-out perplexity on as many held-out steps.
+1. ``base``: the base model, greedy, on the held-out screens (the start screens of the first ``--eval-screens``
+   held-out episodes: independent screens); ``base_episodes``: on the held-out episodes, played in the environment
+   until ``done()``, failure or the step limit.
+2. ``sft``: LoRA SFT (rank ``--lora-rank`` on ``--lora-targets``) on the first ``--sft-demos`` training
+   demonstrations (six training families; with ``--demos start`` the start screens of training episodes, with
+   ``all`` every step with its history), ``--sft-steps`` steps of 8; held-out perplexity on ``--sft-val`` of them.
 3. ``rl``: GRPO from the SFT adapter (its frozen copy is the reference and the KL anchor) with ``action_reward`` on
-   training-family screens; exact action / element accuracy and invalid-action rate on the held-out screens for
-   the SFT policy (the stage's initial policy) and after RL, with KL to the SFT policy.
+   all the training screens of ``--demos`` (most of them unseen in SFT); exact action / element accuracy and
+   invalid-action rate on the held-out screens for the SFT policy (the stage's initial policy) and after RL, with
+   KL to the SFT policy.
 4. ``multistep``: GRPO from the SFT adapter on training-family episodes with ``episode_reward``; success rate, mean
    steps and invalid actions on the held-out episodes for the SFT policy and after RL, with KL.
 
+A step's acceptable actions are every action that is right now (``gold_action``: the canonical next action and the
+later sub-goals' actions that can be done first), so "delete the umbrella and set the scarf to 3" accepts either.
 Standard errors are binomial (``sqrt(p (1 - p) / n)``); a difference's is ``sqrt(se_a^2 + se_b^2)`` (the same
 items, so this is conservative). Writes ``benchmarks/results/ui_automation-cpu.json``.
 
-    python benchmarks/ui_automation.py             # ~70 min on 2 CPU cores
-    python benchmarks/ui_automation.py --resume    # continue after an interruption
+    python benchmarks/ui_automation.py --phases base sft rl   # ~45 min on 2 CPU cores
+    python benchmarks/ui_automation.py --resume               # continue after an interruption
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ from perl_lightning.tasks import UIAutomation
 RESULTS = Path(__file__).resolve().parent / "results" / "ui_automation-cpu.json"
 STEP_METRICS = ("exact_action", "element_accuracy", "invalid_action")
 EPISODE_METRICS = ("success", "episode_steps", "episode_invalid")
+#: LoRA targets of the SFT adapter (RL continues that adapter): SmolLM2's attention projections, or every linear layer
+TARGETS: dict[str, list[str] | None] = {
+    "attention": None,
+    "all-linear": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+}
 
 
 def binomial_se(p: float, n: int) -> float:
@@ -59,15 +68,17 @@ def save(results: dict) -> None:
     tmp.replace(RESULTS)
 
 
-def held_out_screens(task: UIAutomation, out: Path, n: int) -> Path:
-    """A dataset directory: the built-in training steps, and as ``test`` the start screen of the first ``n`` held-out
-    episodes (independent screens; later steps, with their history, are what the multi-step phase plays)."""
+def held_out_screens(task: UIAutomation, out: Path, n: int, start_only: bool) -> Path:
+    """A dataset directory: as ``test`` the start screen of the first ``n`` held-out episodes (independent screens;
+    later steps, with their history, are what the multi-step phase plays), and as ``train`` the built-in training
+    steps (only their start screens with ``start_only``: the single-step task of a fresh screen and a goal)."""
     steps = Path(task.source("sft", None))
     picked = [r.data for r in iter_rows(str(steps), split="test") if r.data["step"] == 0][:n]
-    target = out / "screens"
+    train = [r.data for r in iter_rows(str(steps), split="train") if not start_only or r.data["step"] == 0]
+    target = out / ("start_screens" if start_only else "screens")
     target.mkdir(parents=True, exist_ok=True)
-    (target / "train.jsonl").write_text((steps / "train.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
-    (target / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in picked), encoding="utf-8")
+    for name, rows in (("train", train), ("test", picked)):
+        (target / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return target
 
 
@@ -113,12 +124,16 @@ def main() -> None:
     parser.add_argument("--eval-screens", type=int, default=200)
     parser.add_argument("--eval-episodes", type=int, default=200)
     parser.add_argument("--sft-demos", type=int, default=320)
-    parser.add_argument("--sft-steps", type=int, default=40)
+    parser.add_argument("--sft-steps", type=int, default=50)
     parser.add_argument("--sft-val", type=int, default=64, help="held-out demonstrations for the perplexity")
-    parser.add_argument("--sft-lr", type=float, default=5e-4)
-    parser.add_argument("--rl-steps", type=int, default=12)
+    parser.add_argument("--sft-lr", type=float, default=1e-3)
+    demos = "SFT demonstrations and RL prompts: the training episodes' start screens, or every step"
+    parser.add_argument("--demos", choices=("start", "all"), default="start", help=demos)
+    parser.add_argument("--lora-rank", type=int, default=16)
+    parser.add_argument("--lora-targets", choices=tuple(TARGETS), default="all-linear")
+    parser.add_argument("--rl-steps", type=int, default=40)
     parser.add_argument("--rl-prompts", type=int, default=4)
-    parser.add_argument("--rl-samples", type=int, default=4)
+    parser.add_argument("--rl-samples", type=int, default=8)
     parser.add_argument("--rl-lr", type=float, default=2e-4)
     parser.add_argument("--kl-coef", type=float, default=0.02)
     parser.add_argument("--episode-steps", type=int, default=8)
@@ -140,7 +155,7 @@ def main() -> None:
         },
     )
     task = UIAutomation()
-    screens = held_out_screens(task, out, args.eval_screens)
+    screens = held_out_screens(task, out, args.eval_screens, args.demos == "start")
     episodes_task = UIAutomation(prompts="episodes")
     episode_config = EpisodeConfig(task="ui_automation", max_turns=args.max_turns)
 
@@ -171,8 +186,9 @@ def main() -> None:
 
     sft_dir = out / "sft" / "sft_adapter"
     if "sft" in args.phases and not (args.resume and "sft" in results and sft_dir.exists()):
-        sft = run_sft_stage(out / "sft", task, args.model, None, args.sft_steps, 8, args.max_prompt_length + 48, 8,
-                            args.sft_lr, args.seed, limit=args.sft_demos, val_limit=args.sft_val)  # fmt: skip
+        sft = run_sft_stage(out / "sft", task, args.model, str(screens), args.sft_steps, 8, args.max_prompt_length + 48,
+                            args.lora_rank, args.sft_lr, args.seed, limit=args.sft_demos, val_limit=args.sft_val,
+                            target_modules=TARGETS[args.lora_targets])  # fmt: skip
         results["sft"] = {"perplexity_before": sft.perplexity_before, "perplexity_after": sft.perplexity_after,
                           "held_out_steps": sft.held_out, "demonstrations": args.sft_demos, "steps": sft.steps,
                           "seconds": round(sft.seconds, 1)}  # fmt: skip

@@ -84,12 +84,14 @@ def run_sft_stage(
     seed: int = 0,
     limit: int | None = None,
     val_limit: int | None = None,
+    target_modules: list[str] | None = None,
 ) -> SFTStageResult:
     """LoRA SFT on the task's demonstrations (the first ``limit`` of each split); held-out perplexity before and
-    after (on at most ``val_limit`` held-out demonstrations)."""
+    after (on at most ``val_limit`` held-out demonstrations). ``target_modules``: the LoRA targets (``None``: the
+    architecture's attention projections)."""
     L.seed_everything(seed, verbose=False)
-    module = SFTModule(model=model, lora=LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.0),
-                       learning_rate=learning_rate, save_dir=str(out / "sft_adapter"))  # fmt: skip
+    lora = LoRAConfig(r=lora_rank, alpha=2 * lora_rank, dropout=0.0, target_modules=target_modules)
+    module = SFTModule(model=model, lora=lora, learning_rate=learning_rate, save_dir=str(out / "sft_adapter"))
     dm = SFTDataModule(
         task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed, limit=limit, val_limit=val_limit
     )
