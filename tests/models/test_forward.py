@@ -5,8 +5,6 @@ from __future__ import annotations
 import torch
 from peft import TaskType
 
-from perl_lightning.models.adapters import LoRAConfig, apply_lora
-from perl_lightning.models.backbone import load_backbone
 from perl_lightning.models.forward import last_hidden_state, response_hidden_states, response_logprobs
 
 
@@ -22,18 +20,8 @@ def _rows(pad_id: int) -> tuple[torch.Tensor, torch.Tensor, int]:
     return torch.tensor(ids), torch.tensor(mask), 5
 
 
-def _lora_model(tiny_tokenizer):
-    model = load_backbone("tiny-llama", "causal-lm", tokenizer=tiny_tokenizer)
-    model = apply_lora(model, LoRAConfig(r=4, alpha=8, dropout=0.0), TaskType.CAUSAL_LM)
-    with torch.no_grad():  # non-zero LoRA B so that adapter gradients are non-trivial
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.1)
-    return model
-
-
-def test_shared_prompts_give_the_full_forward_hidden_states_and_gradients(tiny_tokenizer):
-    model = _lora_model(tiny_tokenizer)
+def test_shared_prompts_give_the_full_forward_hidden_states_and_gradients(tiny_lora, tiny_tokenizer):
+    model = tiny_lora("causal-lm", TaskType.CAUSAL_LM)
     ids, mask, p = _rows(tiny_tokenizer.pad_token_id)
     full = last_hidden_state(model, ids, mask)[:, p - 1 : -1]
     full.pow(2).mul(mask[:, p:, None]).sum().backward()
@@ -50,8 +38,8 @@ def test_shared_prompts_give_the_full_forward_hidden_states_and_gradients(tiny_t
             torch.testing.assert_close(q.grad, grads[name], atol=1e-5, rtol=1e-3, msg=name)
 
 
-def test_response_logprobs_unchanged_by_sharing(tiny_tokenizer):
-    model = _lora_model(tiny_tokenizer)
+def test_response_logprobs_unchanged_by_sharing(tiny_lora, tiny_tokenizer):
+    model = tiny_lora("causal-lm", TaskType.CAUSAL_LM)
     ids, mask, p = _rows(tiny_tokenizer.pad_token_id)
     with torch.no_grad():
         shared, _ = response_logprobs(model, ids, mask, p)
@@ -61,8 +49,8 @@ def test_response_logprobs_unchanged_by_sharing(tiny_tokenizer):
     torch.testing.assert_close(shared[m], single[m], atol=1e-5, rtol=1e-4)
 
 
-def test_distinct_prompts_take_the_full_forward(tiny_tokenizer):
-    model = _lora_model(tiny_tokenizer)
+def test_distinct_prompts_take_the_full_forward(tiny_lora, tiny_tokenizer):
+    model = tiny_lora("causal-lm", TaskType.CAUSAL_LM)
     ids, mask, p = _rows(tiny_tokenizer.pad_token_id)
     rows = [0, 2, 5]  # prompts A, B, C: nothing to share, so one forward of the whole rows
     calls = []

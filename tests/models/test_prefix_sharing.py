@@ -6,8 +6,7 @@ import torch
 from peft import TaskType
 
 from perl_lightning.data.formatting import pad
-from perl_lightning.models.adapters import LoRAConfig, apply_lora
-from perl_lightning.models.backbone import load_backbone, position_ids_from_mask
+from perl_lightning.models.backbone import position_ids_from_mask
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, shared_prefix_lengths
 
 
@@ -28,13 +27,8 @@ def test_shared_prefix_lengths_by_hand():
     assert shared_prefix_lengths(ids, mask).tolist() == [2]
 
 
-def test_rewards_and_gradients_equal_full_forward(tiny_tokenizer):
-    model = load_backbone("tiny-llama", "sequence-classification", tokenizer=tiny_tokenizer)
-    model = apply_lora(model, LoRAConfig(r=4, alpha=8, dropout=0.0), TaskType.SEQ_CLS)
-    with torch.no_grad():  # non-zero LoRA B so that adapter gradients are non-trivial
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.1)
+def test_rewards_and_gradients_equal_full_forward(tiny_lora, tiny_tokenizer):
+    model = tiny_lora("sequence-classification", TaskType.SEQ_CLS)
     chosen, rejected = _pairs()
     ids, mask = pad(chosen + rejected, tiny_tokenizer.pad_token_id)
     full = model(input_ids=ids, attention_mask=mask, position_ids=position_ids_from_mask(mask)).logits[:, 0]
