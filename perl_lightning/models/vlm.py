@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
-from peft import PeftModel
 from torch import nn
 from transformers import (
     AutoModelForImageTextToText,
@@ -43,6 +42,7 @@ from transformers import (
 
 from perl_lightning.models.adapters import default_target_modules
 from perl_lightning.models.backbone import TINY_MODELS, load_tokenizer, resolve_dtype
+from perl_lightning.models.forward import transformers_model
 
 #: SmolLM2's ChatML template, with a message's content either a string or a list of ``{"type": "image"}`` /
 #: ``{"type": "text", "text": ...}`` parts; each image part becomes one ``<image>`` placeholder, which the processor
@@ -211,10 +211,6 @@ class VisionParts(NamedTuple):
     projector: str | None
 
 
-def _transformers_model(model: nn.Module) -> nn.Module:
-    return model.get_base_model() if isinstance(model, PeftModel) else model
-
-
 def _name_of(root: nn.Module, module: nn.Module) -> str | None:
     return next((name for name, m in root.named_modules() if m is module), None)
 
@@ -225,7 +221,7 @@ def vision_parts(model: nn.Module) -> VisionParts:
     Uses transformers' own lookups (``PreTrainedModel.get_decoder`` / ``get_encoder(modality="image")``) and, for
     the projector, the first module named one of :data:`PROJECTOR_NAMES` outside the language model.
     """
-    base = _transformers_model(model)
+    base = transformers_model(model)
     language = _name_of(base, base.get_decoder())
     if not language:
         raise ValueError(f"{type(base).__name__} has no separate language model (get_decoder() returned the model)")
@@ -258,7 +254,7 @@ def language_model_lora_targets(model: nn.Module, suffixes: Sequence[str] | str 
     Returns:
         The regex, for ``LoraConfig(target_modules=...)``.
     """
-    base = _transformers_model(model)
+    base = transformers_model(model)
     prefix = vision_parts(base).language_model
     decoder = base.get_submodule(prefix)
     if suffixes is None:
