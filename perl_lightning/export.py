@@ -42,6 +42,7 @@ from transformers import (
 from perl_lightning.io import atomic_directory
 from perl_lightning.models.artifacts import META_FILE, adapter_base_model, is_peft_dir
 from perl_lightning.models.backbone import Role, load_backbone, load_tokenizer, resolve_dtype
+from perl_lightning.models.vlm import is_vlm, load_vlm, load_vlm_processor
 
 Mode = Literal["merged", "adapter"]
 MODES: tuple[str, ...] = ("merged", "adapter")
@@ -133,6 +134,12 @@ def merged_model(source: ExportSource, dtype: str = "fp32") -> torch.nn.Module:
     target = resolve_dtype(dtype)
     if not source.peft:
         model = _auto_class(source.role).from_pretrained(source.path, dtype=torch.float32)
+    elif is_vlm(source.base_model):
+        if source.role != "causal-lm":
+            raise ValueError(f"--adapter {source.path}: a VLM reward model (its score head is this project's, not a "
+                             "transformers class) exports with --mode adapter only")  # fmt: skip
+        base, _ = load_vlm(source.base_model, dtype="fp32")  # LoRA folded into the LM, a trained projector copied
+        model = PeftModel.from_pretrained(base, str(source.path)).merge_and_unload()
     else:
         tokenizer = _tokenizer(source)
         base = load_backbone(source.base_model, source.role, dtype="fp32", tokenizer=tokenizer, num_labels=1)
@@ -154,11 +161,15 @@ def _write_tokenizer_and_generation(model: torch.nn.Module, tokenizer: PreTraine
 
 
 def export_merged(source: ExportSource, out: Path, dtype: str = "fp32") -> Path:
-    """Write the merged model, tokenizer, chat template and generation config to ``out`` atomically."""
+    """Write the merged model, tokenizer, chat template and generation config to ``out`` atomically (a VLM's whole
+    processor too: ``AutoModelForImageTextToText`` + ``AutoProcessor`` reload it)."""
     model = merged_model(source, dtype)
-    tokenizer = _tokenizer(source)
+    processor = load_vlm_processor(source.base_model) if is_vlm(source.base_model) else None
+    tokenizer = processor.tokenizer if processor is not None else _tokenizer(source)
     with atomic_directory(out) as tmp:
         _write_tokenizer_and_generation(model, tokenizer, tmp)
+        if processor is not None:
+            processor.save_pretrained(tmp)
         model.save_pretrained(tmp, safe_serialization=True)
         meta = {"export": "merged", "source": str(source.path), "base_model": source.base_model,
                 "role": source.role, "dtype": dtype, "peft": False, "source_meta": source.meta}  # fmt: skip

@@ -215,6 +215,7 @@ def run_rl_stage(
     episodes: EpisodeConfig | None = None,
     max_prompt_length: int = 192,
     val_split: str | None = None,
+    temperature: float = 0.9,
 ) -> RLStageResult:
     """Train a LoRA policy (RLOO by default) against the reward adapter on the same backbone (or ``rewards``: e.g.
     a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn."""
@@ -226,7 +227,7 @@ def run_rl_stage(
         init_policy_adapter=str(init_policy_adapter) if init_policy_adapter else None,
         rewards=rewards or [RewardSpec(str(reward_adapter))],
         episodes=episodes or EpisodeConfig(),
-        sampling=SamplingConfig(max_new_tokens=max_new_tokens, temperature=0.9),
+        sampling=SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature),
         kl=KLConfig(coef=kl_coef),
         shaping=ShapingConfig(no_eos_penalty=1.0),
         update=UpdateConfig(samples_per_prompt=samples_per_prompt),

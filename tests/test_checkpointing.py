@@ -22,6 +22,7 @@ from perl_lightning.modules import PolicyModule, RewardModelModule
 from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.rewards import RewardSpec
 from perl_lightning.rl.config import KLConfig, SamplingConfig, ShapingConfig, UpdateConfig
+from tests.modules.test_vlm_sft import _vqa_folder
 
 
 def _extra(module: PolicyModule) -> dict[str, object]:
@@ -276,3 +277,25 @@ def test_adapter_on_another_base_is_refused_by_name(tmp_path, pairs_file, tiny_b
         check_adapter_base(adapter, "tiny-llama", wider)
     with pytest.raises(ckpt.CheckpointMismatchError, match="model: adapter was trained on 'tiny-llama'"):
         _policy(init_policy_adapter=str(adapter), model=str(tiny_base_dir))
+
+
+def test_vlm_policy_resume_is_exact(tmp_path):
+    """PPO on a tiny Llava (policy, value and reference adapters on one VLM backbone, the policy training its own
+    projector copy) on prompts with images: the resumed run reproduces the uninterrupted one exactly."""
+    folder = _vqa_folder(tmp_path / "data", n=20)
+
+    def module() -> PolicyModule:
+        return _policy(model="tiny-llava", algorithm="ppo", lora=LoRAConfig(r=4, alpha=8, train_projector=True),
+                       update=UpdateConfig(samples_per_prompt=2, update_epochs=1))  # fmt: skip
+
+    def data() -> PromptDataModule:
+        return PromptDataModule(task="vqa", path=str(folder), split="train", val_split="test", batch_size=3,
+                                max_prompt_length=96)  # fmt: skip
+
+    run = _run_with_resume(tmp_path, module, data, total=3, stop=2)
+    assert len(run.straight) == len(run.resumed) == 3
+    assert run.resumed == run.straight, "the resumed VLM run must reproduce the uninterrupted run's statistics"
+    _assert_same_trainable_weights(run.straight_module, run.resumed_module)
+    trained = run.straight_module.trainable_state_dict()
+    assert any("multi_modal_projector.modules_to_save.policy" in k for k in trained)
+    assert any(".value." in k for k in trained) and any("value_head" in k for k in trained)

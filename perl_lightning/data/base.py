@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase, ProcessorMixin
 
 from perl_lightning.models.backbone import load_tokenizer
 from perl_lightning.sources import DataError
@@ -86,6 +86,20 @@ class TokenizerDataModule(L.LightningDataModule):
     @tokenizer.setter
     def tokenizer(self, value: PreTrainedTokenizerBase) -> None:
         self._tokenizer = value
+
+    _processor: ProcessorMixin | None = None
+
+    @property
+    def processor(self) -> ProcessorMixin | None:
+        """A vision-language model's processor (images to pixel tensors, image tokens): set, or the attached
+        LightningModule's ``processor``; ``None`` for text models."""
+        if self._processor is None and self.trainer is not None:
+            self._processor = getattr(self.trainer.lightning_module, "processor", None)
+        return self._processor
+
+    @processor.setter
+    def processor(self, value: ProcessorMixin | None) -> None:
+        self._processor = value
 
     # ---- exact resume --------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

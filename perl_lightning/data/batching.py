@@ -45,7 +45,8 @@ def micro_batches(batch: PreferenceBatch | RatedBatch, max_tokens: int | None) -
         cols = slice(batch.input_ids.shape[1] - width, None) if left else slice(0, width)
         if pairs:
             rows = torch.cat([idx, idx + n])
-            out.append(PreferenceBatch(batch.input_ids[rows, cols], batch.attention_mask[rows, cols]))
+            images = None if batch.images is None else batch.images.select(rows)
+            out.append(PreferenceBatch(batch.input_ids[rows, cols], batch.attention_mask[rows, cols], images))
         else:
             out.append(RatedBatch(batch.input_ids[idx, cols], batch.attention_mask[idx, cols], batch.labels[idx]))
     return out

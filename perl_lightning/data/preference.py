@@ -9,6 +9,8 @@ from torch.utils.data import DataLoader
 
 from perl_lightning.data.base import TokenizerDataModule, grouped_split, own_generator
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
+from perl_lightning.data.images import encode_image_prompt, stack_pixels
+from perl_lightning.rl.types import ImageInputs
 from perl_lightning.sources import BadRowLog, BadRows, Row, iter_rows, require_str, validated
 from perl_lightning.tasks import PreferenceExample, Task, get_task, pairs_from_ratings
 from perl_lightning.tasks.base import prompt_key, split_key
@@ -25,11 +27,16 @@ class PreferenceBatch(NamedTuple):
 
     input_ids: torch.Tensor  # (2B, T)
     attention_mask: torch.Tensor  # (2B, T)
+    images: ImageInputs | None = None  # a VLM task's images: one entry per pair, shared by its two rows
 
     @property
     def num_pairs(self) -> int:
         """B, the number of preference pairs."""
         return self.input_ids.shape[0] // 2
+
+
+#: A pair with images: chosen ids, rejected ids, the prompt's pixel tensors.
+EncodedImagePair = tuple[list[int], list[int], dict[str, torch.Tensor]]
 
 
 class ResponseBatch(NamedTuple):
@@ -115,7 +122,7 @@ class PreferenceDataModule(TokenizerDataModule):
             self.hparams["val_split"] = self.task.builtin_val_split
         self.max_prompt_length = max_prompt_length or max_length // 2
         self.examples: dict[str, list[PreferenceExample]] = {}
-        self.encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
+        self.encoded: dict[str, list[tuple[list[int], list[int]] | EncodedImagePair]] = {}
         self.skipped: list[str] = []
 
     def _read(self, split: str | None, bad: BadRowLog) -> list[Any]:
@@ -145,9 +152,23 @@ class PreferenceDataModule(TokenizerDataModule):
         self.examples = {"train": train, "val": val}
         return self.examples
 
-    def encode(self, example: PreferenceExample) -> tuple[list[int], list[int]]:
-        """Token ids of the chosen and rejected sequences of one pair, truncated per the policy."""
+    def encode(self, example: PreferenceExample) -> tuple[list[int], list[int]] | EncodedImagePair:
+        """Token ids of the chosen and rejected sequences of one pair, truncated per the policy (and, for a prompt
+        with images, its pixel tensors: the prompt is then never cut, the responses lose their ends)."""
         tok, hp = self.tokenizer, self.hparams
+        if example.images:
+            if self.processor is None:
+                raise ValueError("a preference pair has images but the model is a text model (no processor): use a "
+                                 "vision-language model")  # fmt: skip
+            prompt, pixels = encode_image_prompt(self.processor, example.prompt, example.images)
+            if len(prompt) >= hp.max_length:
+                raise ValueError(f"a prompt with its image tokens is {len(prompt)} tokens, not under "
+                                 f"max_length={hp.max_length}")  # fmt: skip
+            room = hp.max_length - len(prompt)
+            chosen, rejected = (
+                encode_response(tok, r, hp.chat_template)[:room] for r in (example.chosen, example.rejected)
+            )
+            return prompt + chosen, prompt + rejected, pixels
         prompt = encode_prompt(tok, example.prompt, hp.chat_template)
         out = []
         for response in (example.chosen, example.rejected):
@@ -164,11 +185,17 @@ class PreferenceDataModule(TokenizerDataModule):
         for split, examples in self.load_examples().items():
             self.encoded[split] = [self.encode(e) for e in examples]
 
-    def collate(self, pairs: list[tuple[list[int], list[int]]]) -> PreferenceBatch:
-        """Pad chosen and rejected sequences of a batch together: (2B, T)."""
-        sequences = [c for c, _ in pairs] + [r for _, r in pairs]
+    def collate(self, pairs: list[tuple[list[int], list[int]]] | list[EncodedImagePair]) -> PreferenceBatch:
+        """Pad chosen and rejected sequences of a batch together: (2B, T); a pair's image is stored once."""
+        sequences = [p[0] for p in pairs] + [p[1] for p in pairs]
         ids, mask = pad(sequences, self.tokenizer.pad_token_id, self.hparams.padding_side)
-        return PreferenceBatch(ids, mask)
+        pixels = [p[2] if len(p) > 2 else None for p in pairs]
+        if all(p is None for p in pixels):
+            return PreferenceBatch(ids, mask)
+        if any(p is None for p in pixels):
+            raise ValueError("a batch mixes preference pairs with and without images")
+        images = ImageInputs(stack_pixels(pixels), torch.arange(len(pairs)).repeat(2))  # type: ignore[arg-type]
+        return PreferenceBatch(ids, mask, images)
 
     def collate_responses(self, sequences: list[list[int]]) -> ResponseBatch:
         """Pad (prompt + response) sequences: (B, T)."""

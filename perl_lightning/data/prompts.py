@@ -9,15 +9,20 @@ from torch.utils.data import DataLoader
 
 from perl_lightning.data.base import TokenizerDataModule, grouped_split, own_generator
 from perl_lightning.data.formatting import encode_prompt, pad
-from perl_lightning.rl.types import Prompt
+from perl_lightning.data.images import encode_image_prompt, stack_pixels
+from perl_lightning.rl.types import ImageInputs, Prompt
 from perl_lightning.sources import BadRowLog, BadRows, iter_rows, validated
 from perl_lightning.tasks import PromptExample, Task, get_task
-from perl_lightning.tasks.base import prompt_key
+from perl_lightning.tasks.base import example_key
 from perl_lightning.tasks.generic import Generic
 from perl_lightning.tasks.generic import Schema as PromptSchema
 from perl_lightning.tasks.harmlessness import dialogue_prompt
 
 __all__ = ["PromptBatch", "PromptDataModule", "PromptExample", "PromptSchema", "dialogue_prompt"]
+
+
+#: An encoded prompt: ``(ids, example)``, or ``(ids, example, pixel tensors)`` for a prompt with images.
+Encoded = tuple[list[int], PromptExample] | tuple[list[int], PromptExample, dict[str, torch.Tensor]]
 
 
 class PromptBatch(NamedTuple):
@@ -28,6 +33,7 @@ class PromptBatch(NamedTuple):
     prompts: list[Prompt]  # B prompts (text or chat messages)
     row_ids: list[str] = []  # B data-row ids
     metadata: list[dict[str, Any]] = []  # B rows' extra fields
+    images: ImageInputs | None = None  # the prompts' images (vision-language models)
 
     def select(self, rows: list[int]) -> PromptBatch:
         """The batch of the given rows only (in that order)."""
@@ -37,6 +43,7 @@ class PromptBatch(NamedTuple):
             [self.prompts[i] for i in rows],
             [self.row_ids[i] for i in rows] if self.row_ids else [],
             [self.metadata[i] for i in rows] if self.metadata else [],
+            None if self.images is None else self.images.select(rows),
         )
 
 
@@ -49,6 +56,11 @@ class PromptDataModule(TokenizerDataModule):
     ``chosen`` + ``rejected`` pairs) are read by the column names below. Applies the tokenizer's chat template when it
     has one, keeps the *end* of prompts longer than ``max_prompt_length`` tokens, and pads on the LEFT so that
     ``generate`` appends to real tokens. Batches are :class:`PromptBatch`.
+
+    A task whose prompts carry images (VQA) needs a vision-language policy: its processor (the LightningModule's
+    ``processor``, or set ``processor``) renders the chat template, expands each image part into image tokens and
+    makes the pixel tensors, which batches carry as :class:`~perl_lightning.rl.types.ImageInputs`. Such a prompt is
+    never truncated (it would lose image tokens): one longer than ``max_prompt_length`` is an error naming its row.
 
     Args:
         task: a task name (``summarization``, ``harmlessness``, ``helpfulness``, ``dialogue``, ...) or instance;
@@ -124,7 +136,7 @@ class PromptDataModule(TokenizerDataModule):
         if path is None and val_split is None:  # built-in data may come with its own held-out split
             self.hparams["val_split"] = self.task.builtin_val_split
         self.examples: dict[str, list[PromptExample]] = {}
-        self.encoded: dict[str, list[tuple[list[int], PromptExample]]] = {}
+        self.encoded: dict[str, list[Encoded]] = {}
         self.skipped: list[str] = []
 
     def _read(self, split: str | None, bad: BadRowLog) -> list[PromptExample]:
@@ -132,7 +144,7 @@ class PromptDataModule(TokenizerDataModule):
         rows = iter_rows(self.path, split=split, name=hp.name)
         parsed = validated(rows, self.task.prompt, bad, what=f"{self.path} ({split or 'train'})")
         if hp.deduplicate:  # the first row of each prompt
-            parsed = list({prompt_key(e.prompt): e for e in reversed(parsed)}.values())[::-1]
+            parsed = list({example_key(e): e for e in reversed(parsed)}.values())[::-1]
         return parsed[: hp.limit] if hp.limit else parsed
 
     def load_examples(self) -> dict[str, list[PromptExample]]:
@@ -145,29 +157,52 @@ class PromptDataModule(TokenizerDataModule):
         if hp.val_split is not None:
             val = self._read(hp.val_split, bad)
         else:
-            train, val = grouped_split(train, lambda e: prompt_key(e.prompt), hp.val_fraction, hp.seed, self.path)
+            train, val = grouped_split(train, example_key, hp.val_fraction, hp.seed, self.path)
         self.skipped = bad.skipped
         self.examples = {"train": train, "val": val[: hp.val_limit] if hp.val_limit else val}
         return self.examples
 
     def encode(self, example: PromptExample) -> list[int]:
         """Token ids of one prompt (chat template with the generation prompt), keeping its last tokens."""
-        ids = encode_prompt(self.tokenizer, example.prompt, self.hparams.chat_template)
-        return ids[-self.hparams.max_prompt_length :]
+        return self.encode_with_images(example)[0]
+
+    def encode_with_images(self, example: PromptExample) -> tuple[list[int], dict[str, torch.Tensor] | None]:
+        """Token ids of one prompt and, when it has images, its pixel tensors (through the processor)."""
+        limit = self.hparams.max_prompt_length
+        if not example.images:
+            return encode_prompt(self.tokenizer, example.prompt, self.hparams.chat_template)[-limit:], None
+        if self.processor is None:
+            raise ValueError(f"prompt {example.row_id!r} has images but the policy is a text model (no processor): "
+                             "use a vision-language model")  # fmt: skip
+        ids, pixels = encode_image_prompt(self.processor, example.prompt, example.images)
+        if len(ids) > limit:
+            raise ValueError(f"prompt {example.row_id!r} is {len(ids)} tokens with its image tokens, over "
+                             f"max_prompt_length={limit}; prompts with images are not truncated")  # fmt: skip
+        return ids, pixels
 
     def setup(self, stage: str | None = None) -> None:
-        """Load and tokenize once; later calls reuse the result."""
+        """Load and tokenize once; later calls reuse the result. Items are ``(ids, example)``, and for a prompt with
+        images ``(ids, example, pixel tensors)``."""
         if self.encoded:
             return
         for split, examples in self.load_examples().items():
-            self.encoded[split] = [(self.encode(e), e) for e in examples]
+            items: list[Encoded] = []
+            for example in examples:
+                ids, pixels = self.encode_with_images(example)
+                items.append((ids, example) if pixels is None else (ids, example, pixels))
+            self.encoded[split] = items
 
-    def collate(self, items: list[tuple[list[int], PromptExample]]) -> PromptBatch:
-        """Left-pad a batch of prompts: (B, P), with their texts, row ids and fields."""
-        ids, mask = pad([ids for ids, _ in items], self.tokenizer.pad_token_id, side="left")
-        examples = [e for _, e in items]
+    def collate(self, items: list[Encoded]) -> PromptBatch:
+        """Left-pad a batch of prompts: (B, P), with their texts, row ids and fields (and images, one entry a row)."""
+        ids, mask = pad([item[0] for item in items], self.tokenizer.pad_token_id, side="left")
+        examples, pixels = [item[1] for item in items], [item[2] if len(item) > 2 else None for item in items]
+        images = None
+        if any(px is not None for px in pixels):
+            if any(px is None for px in pixels):
+                raise ValueError("a batch mixes prompts with and without images")
+            images = ImageInputs(stack_pixels(pixels), torch.arange(len(items)))  # type: ignore[arg-type]
         return PromptBatch(ids, mask, [e.prompt for e in examples], [e.row_id for e in examples],
-                           [e.metadata for e in examples])  # fmt: skip
+                           [e.metadata for e in examples], images)  # fmt: skip
 
     def _loader(self, data: list[Any], batch_size: int) -> DataLoader:
         return DataLoader(

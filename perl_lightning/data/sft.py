@@ -11,7 +11,9 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from perl_lightning.data.base import ResumableSampler, TokenizerDataModule, grouped_split, own_generator
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
+from perl_lightning.data.images import encode_image_prompt, stack_pixels
 from perl_lightning.rl.supervised import IGNORE_INDEX
+from perl_lightning.rl.types import ImageInputs
 from perl_lightning.sources import BadRowLog, BadRows, iter_rows, validated
 from perl_lightning.tasks import Demonstration, Task, get_task
 from perl_lightning.tasks.base import prompt_key
@@ -29,6 +31,7 @@ class EncodedDemonstration(NamedTuple):
 
     input_ids: list[int]
     prompt_length: int  # the first ``prompt_length`` ids are the prompt
+    pixels: dict[str, torch.Tensor] | None = None  # the prompt's image tensors (a VLM task), leading dimension 1
 
 
 class SFTBatch(NamedTuple):
@@ -37,6 +40,7 @@ class SFTBatch(NamedTuple):
     input_ids: torch.Tensor  # (B, T) prompt + response ids, pad id after
     attention_mask: torch.Tensor  # (B, T) 1 on prompt and response tokens, 0 on padding
     labels: torch.Tensor  # (B, T) the input id on response tokens (end token included), -100 on prompt and padding
+    images: ImageInputs | None = None  # the prompts' images (vision-language models), one entry per row
 
     @property
     def num_tokens(self) -> torch.Tensor:
@@ -50,7 +54,12 @@ def sft_batch(examples: Sequence[EncodedDemonstration], pad_id: int) -> SFTBatch
     labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
     for i, example in enumerate(examples):
         labels[i, : example.prompt_length] = IGNORE_INDEX
-    return SFTBatch(ids, mask, labels)
+    pixels = [e.pixels for e in examples]
+    if all(p is None for p in pixels):
+        return SFTBatch(ids, mask, labels)
+    if any(p is None for p in pixels):
+        raise ValueError("a batch mixes demonstrations with and without images")
+    return SFTBatch(ids, mask, labels, ImageInputs(stack_pixels(pixels), torch.arange(len(examples))))  # type: ignore
 
 
 def length_grouped_order(
@@ -221,10 +230,25 @@ class SFTDataModule(TokenizerDataModule):
     def encode(self, example: Demonstration) -> EncodedDemonstration:
         """Token ids of one demonstration (prompt, then response with its end token), truncated per the policy."""
         tok, hp = self.tokenizer, self.hparams
+        if example.images:
+            return self._encode_with_images(example)
         prompt = encode_prompt(tok, example.prompt, hp.chat_template)
         response = encode_response(tok, example.response, hp.chat_template)
         prompt, response = truncate_pair(prompt, response, hp.max_length, self.max_prompt_length)
         return EncodedDemonstration(prompt + response, len(prompt))
+
+    def _encode_with_images(self, example: Demonstration) -> EncodedDemonstration:
+        """A demonstration whose prompt has images: the processor's ids (image tokens expanded) and pixel tensors.
+        The prompt is never cut (it would lose image tokens); the response loses its end when the pair is too long."""
+        if self.processor is None:
+            raise ValueError("a demonstration has images but the model is a text model (no processor): use a "
+                             "vision-language model")  # fmt: skip
+        prompt, pixels = encode_image_prompt(self.processor, example.prompt, example.images)
+        limit = self.hparams.max_length
+        if len(prompt) >= limit:
+            raise ValueError(f"a prompt with its image tokens is {len(prompt)} tokens, not under max_length={limit}")
+        response = encode_response(self.tokenizer, example.response, self.hparams.chat_template)
+        return EncodedDemonstration(prompt + response[: limit - len(prompt)], len(prompt), pixels)
 
     def setup(self, stage: str | None = None) -> None:
         """Load and tokenize once; later calls reuse the result."""

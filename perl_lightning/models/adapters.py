@@ -43,6 +43,9 @@ class LoRAConfig:
         target_modules: module name suffixes to adapt; ``None`` picks the attention projections of the architecture.
         modules_to_save: modules trained in full and saved with the adapter; ``None`` picks the task head.
         use_rslora: rank-stabilised scaling.
+        train_projector: (vision-language models) train the image projector too, as a per-adapter copy (peft
+            ``modules_to_save``); the reference and the other adapters keep the frozen original.
+        train_vision_tower: (vision-language models) the same for the whole vision tower.
     """
 
     r: int = 8
@@ -51,6 +54,8 @@ class LoRAConfig:
     target_modules: list[str] | None = None
     modules_to_save: list[str] | None = None
     use_rslora: bool = False
+    train_projector: bool = False
+    train_vision_tower: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -77,7 +82,11 @@ def head_names(model: nn.Module) -> list[str]:
 
 
 def to_peft_config(lora: LoRAConfig, model: nn.Module, task_type: TaskType | None = None) -> LoraConfig:
-    """Build peft's ``LoraConfig`` with per-architecture defaults filled in."""
+    """Build peft's ``LoraConfig`` with per-architecture defaults filled in (text models; a vision-language model's
+    comes from :func:`perl_lightning.models.vlm.vlm_peft_config`)."""
+    if lora.train_projector or lora.train_vision_tower:
+        raise ValueError(f"lora.train_projector / train_vision_tower apply to vision-language models; "
+                         f"{type(model).__name__} has no vision tower")  # fmt: skip
     modules_to_save = lora.modules_to_save if lora.modules_to_save is not None else head_names(model)
     return LoraConfig(
         r=lora.r,

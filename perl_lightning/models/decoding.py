@@ -36,14 +36,23 @@ from transformers import (
     LogitsProcessorList,
     MinNewTokensLengthLogitsProcessor,
     StaticCache,
+    SuppressTokensLogitsProcessor,
     TemperatureLogitsWarper,
     TopKLogitsWarper,
     TopPLogitsWarper,
 )
 
 from perl_lightning.models.backbone import position_ids_from_mask
-from perl_lightning.models.forward import cache_argument, logit_transform, output_logits, transformers_model
+from perl_lightning.models.forward import (
+    cache_argument,
+    image_kwargs,
+    image_token_id,
+    logit_transform,
+    output_logits,
+    transformers_model,
+)
 from perl_lightning.rl.config import SamplingConfig
+from perl_lightning.rl.types import ImageInputs
 
 
 class Decoded(NamedTuple):
@@ -54,11 +63,25 @@ class Decoded(NamedTuple):
     entropy: torch.Tensor  # (N, T) entropy of that distribution
 
 
+def suppressed_tokens(model: nn.Module) -> list[int]:
+    """Tokens a policy must never sample: a vision-language model's image placeholder (a sampled one would make the
+    next forward's image tokens outnumber its images)."""
+    token = image_token_id(model)
+    return [] if token is None else [int(token)]
+
+
 def logits_processors(
-    config: SamplingConfig, prompt_length: int, end_ids: Sequence[int], device: torch.device
+    config: SamplingConfig,
+    prompt_length: int,
+    end_ids: Sequence[int],
+    device: torch.device,
+    suppress: Sequence[int] = (),
 ) -> LogitsProcessorList:
-    """The processors ``generate`` applies for these settings, in its order (processors, then sampling warpers)."""
+    """The processors ``generate`` applies for these settings, in its order (processors, then sampling warpers);
+    ``suppress``: token ids never sampled (``generate``'s ``suppress_tokens``)."""
     processors = LogitsProcessorList()
+    if suppress:
+        processors.append(SuppressTokensLogitsProcessor(list(suppress), device=device))
     if config.min_new_tokens > 0 and end_ids:
         eos = torch.tensor(list(end_ids), device=device)
         processors.append(MinNewTokensLengthLogitsProcessor(prompt_length, config.min_new_tokens, eos, device=device))
@@ -118,12 +141,16 @@ def can_decode(model: nn.Module) -> bool:
     return body is not None and body is not causal and causal.get_output_embeddings() is not None
 
 
-def distinct_rows(input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int) -> bool:
-    """Whether rows come in contiguous runs of ``k`` identical prompts (so each run can be prefilled once)."""
+def distinct_rows(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, k: int, images: ImageInputs | None = None
+) -> bool:
+    """Whether rows come in contiguous runs of ``k`` identical prompts, images included (so each run can be
+    prefilled once)."""
     if k <= 1 or input_ids.shape[0] % k:
         return False
     ids, mask = input_ids.view(-1, k, input_ids.shape[1]), attention_mask.view(-1, k, attention_mask.shape[1])
-    return bool((ids == ids[:, :1]).all() and (mask == mask[:, :1]).all())
+    same_image = True if images is None else bool((images.index.view(-1, k) == images.index.view(-1, k)[:, :1]).all())
+    return bool((ids == ids[:, :1]).all() and (mask == mask[:, :1]).all()) and same_image
 
 
 @torch.no_grad()
@@ -135,6 +162,7 @@ def decode(
     end_ids: Sequence[int],
     pad_id: int,
     k: int = 1,
+    images: ImageInputs | None = None,
 ) -> Decoded:
     """Sample continuations of left-padded prompts, as ``generate`` would, with a static cache and shared prefill.
 
@@ -151,6 +179,8 @@ def decode(
         end_ids: tokens that end a response.
         pad_id: the token fed to (and written for) rows that have ended.
         k: samples per prompt; the prompt is run once per ``k`` rows when the rows are indeed repeats.
+        images: the rows' images (a vision-language model): only the prefill takes them, once per distinct prompt;
+            the image placeholder token is never sampled.
 
     Returns:
         (N, P + T) prompt and sampled tokens, ``T <= max_new_tokens`` (fewer when every row ended early), and the
@@ -158,24 +188,25 @@ def decode(
     """
     causal = transformers_model(model)
     with weight_major_linears(causal):
-        return _decode(causal, input_ids, attention_mask, config, end_ids, pad_id, k)
+        return _decode(causal, input_ids, attention_mask, config, end_ids, pad_id, k, images)
 
 
 def _decode(
     causal: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, config: SamplingConfig,
-    end_ids: Sequence[int], pad_id: int, k: int,
+    end_ids: Sequence[int], pad_id: int, k: int, images: ImageInputs | None,
 ) -> Decoded:  # fmt: skip
     body, head = causal.base_model, causal.get_output_embeddings()
     transform = logit_transform(causal)
     n, p = input_ids.shape
     device, width = input_ids.device, p + config.max_new_tokens
-    shared = distinct_rows(input_ids, attention_mask, k)
+    shared = distinct_rows(input_ids, attention_mask, k, images)
     first = slice(None, None, k) if shared else slice(None)
     cache_arg = cache_argument(causal)
     prefill = DynamicCache(config=causal.config)
+    pixels = image_kwargs(causal, input_ids[first], images, torch.arange(n, device=device)[first])
     out = body(input_ids=input_ids[first], attention_mask=attention_mask[first],
                position_ids=position_ids_from_mask(attention_mask[first]), use_cache=True,
-               cache_position=torch.arange(p, device=device), **{cache_arg: prefill})  # fmt: skip
+               cache_position=torch.arange(p, device=device), **{cache_arg: prefill}, **pixels)  # fmt: skip
     logits = output_logits(head, out.last_hidden_state[:, -1], transform)  # (N / k or N, V)
     cache = StaticCache(config=causal.config, max_cache_len=width)
     for i, layer in enumerate(prefill.layers):
@@ -190,7 +221,7 @@ def _decode(
     mask = torch.zeros((n, width), dtype=attention_mask.dtype, device=device)
     mask[:, :p] = attention_mask
     positions = attention_mask.long().sum(-1, keepdim=True)  # (N, 1): the next token's position
-    processors = logits_processors(config, p, end_ids, device)
+    processors = logits_processors(config, p, end_ids, device, suppressed_tokens(causal))
     # SDPA takes a boolean (N, 1, 1, W) mask as it is; building it here skips transformers' mask construction
     sdpa = getattr(causal.config, "_attn_implementation", None) == "sdpa"
     ends = torch.tensor(list(end_ids), device=device)

@@ -17,6 +17,7 @@ from transformers import PreTrainedModel
 from perl_lightning.models.backbone import position_ids_from_mask
 from perl_lightning.rl.losses import entropy_from_logits
 from perl_lightning.rl.masking import trim_left_padding
+from perl_lightning.rl.types import ImageInputs
 
 
 def transformers_model(model: nn.Module) -> PreTrainedModel:
@@ -36,23 +37,57 @@ def output_cache(out: object) -> object:
     return cache if cache is not None else out.past_key_values
 
 
-def last_hidden_state(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+def image_token_id(model: nn.Module) -> int | None:
+    """The id of a vision-language model's image placeholder token (``None`` for a text-only model)."""
+    config = transformers_model(model).config
+    value = getattr(config, "image_token_id", None)
+    return value if value is not None else getattr(config, "image_token_index", None)
+
+
+def image_kwargs(
+    model: nn.Module, input_ids: torch.Tensor, images: ImageInputs | None, rows: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """The image tensors a vision-language model's forward takes for the given rows (all when ``None``); nothing for
+    text-only batches.
+
+    Raises:
+        ValueError: ``input_ids`` hold image tokens but no ``images`` came with them. Llava / Idefics3 forwards would
+            then embed the placeholders as text and answer blind to the image, without an error of their own.
+    """
+    if images is None:
+        token = image_token_id(model)
+        if token is not None and bool((input_ids == token).any()):
+            raise ValueError("the sequences hold image tokens but no images were passed: a vision-language model "
+                             "would run blind to the image (pass the batch's ImageInputs)")  # fmt: skip
+        return {}
+    return images.rows(rows)
+
+
+def last_hidden_state(
+    model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: ImageInputs | None = None
+) -> torch.Tensor:
     """The decoder body's final (normed) hidden states (N, T, H), as a ``*ForSequenceClassification`` head sees them.
 
-    Skips the LM head, so no (N, T, vocab) logits are built for value and reward passes.
+    Skips the LM head, so no (N, T, vocab) logits are built for value and reward passes. A vision-language model
+    gets the rows' ``images`` (its image tokens are in ``input_ids``).
     """
-    body = transformers_model(model).base_model  # e.g. LlamaModel
+    body = transformers_model(model).base_model  # e.g. LlamaModel, or LlavaModel for a VLM
     out = body(
         input_ids=input_ids,
         attention_mask=attention_mask,
         position_ids=position_ids_from_mask(attention_mask),
         use_cache=False,
+        **image_kwargs(model, input_ids, images),
     )
     return out.last_hidden_state  # (N, T, H)
 
 
 def response_hidden_states(
-    model: nn.Module, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int
+    model: nn.Module,
+    sequences: torch.Tensor,
+    attention_mask: torch.Tensor,
+    prompt_length: int,
+    images: ImageInputs | None = None,
 ) -> torch.Tensor:
     """Final hidden states (N, R, H) at the positions that predict the response tokens (``P - 1 .. P + R - 2``).
 
@@ -62,20 +97,27 @@ def response_hidden_states(
     tokens) and 4 samples per prompt this is ~3.5x fewer token passes. Gradients flow through the cache, so the
     outputs and gradients equal one full forward up to float rounding (tested). Falls back to the full forward when
     no prompt repeats, for encoders, and under activation checkpointing in training (which disables the cache).
+
+    With ``images`` (a vision-language model), a prompt is its tokens *and* its image: two rows asking the same
+    question of different images are different prompts. The shared pass encodes each distinct prompt's image once;
+    the response columns need no image.
     """
     body = transformers_model(model).base_model
     n = sequences.shape[0]
     prompts = sequences[:, :prompt_length].masked_fill(attention_mask[:, :prompt_length] == 0, -1)
+    if images is not None:  # the image entry is part of the prompt
+        prompts = torch.cat([prompts, images.index.to(prompts.device).unsqueeze(1)], dim=1)
     unique, inverse = torch.unique(prompts, dim=0, return_inverse=True)
     checkpointed = body.training and any(getattr(m, "gradient_checkpointing", False) for m in body.modules())
     causal = not getattr(transformers_model(model).config, "is_encoder_decoder", False)
     if unique.shape[0] == n or prompt_length == 0 or sequences.shape[1] == prompt_length or checkpointed or not causal:
-        return last_hidden_state(model, sequences, attention_mask)[:, prompt_length - 1 : -1]
+        return last_hidden_state(model, sequences, attention_mask, images)[:, prompt_length - 1 : -1]
     rows = torch.arange(n, device=sequences.device)
     first = torch.full((unique.shape[0],), n, device=sequences.device).scatter_reduce(0, inverse, rows, "amin")
     prompt_mask = attention_mask[first, :prompt_length]
     out = body(input_ids=sequences[first, :prompt_length], attention_mask=prompt_mask,
-               position_ids=position_ids_from_mask(prompt_mask), use_cache=True)  # fmt: skip
+               position_ids=position_ids_from_mask(prompt_mask), use_cache=True,
+               **image_kwargs(model, sequences[first, :prompt_length], images, first))  # fmt: skip
     cache = output_cache(out)
     cache.batch_select_indices(inverse)  # differentiable: indexing the prompts' keys and values out to every row
     cont = body(input_ids=sequences[:, prompt_length:], attention_mask=attention_mask,
@@ -127,6 +169,7 @@ def response_logprobs(
     with_entropy: bool = False,
     entropy_grad: bool = True,
     chunk_elements: int = LOGIT_CHUNK_ELEMENTS,
+    images: ImageInputs | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probabilities of the response tokens (logits / temperature, as when sampling) and optionally entropy.
 
@@ -147,13 +190,14 @@ def response_logprobs(
         with_entropy: also return the per-token entropy.
         entropy_grad: whether the entropy carries gradients (an entropy bonus) or is only a metric (no graph kept).
         chunk_elements: most logits computed at once.
+        images: the rows' images, for a vision-language model (see :class:`~perl_lightning.rl.types.ImageInputs`).
 
     Returns:
         ``(logprobs, entropy)``: (N, R) float32 each; ``entropy`` is ``None`` unless asked for.
     """
     causal = transformers_model(model)
     sequences, attention_mask, prompt_length = trim_left_padding(sequences, attention_mask, prompt_length)
-    hidden = response_hidden_states(model, sequences, attention_mask, prompt_length)  # (N, R, H)
+    hidden = response_hidden_states(model, sequences, attention_mask, prompt_length, images)  # (N, R, H)
     targets = sequences[:, prompt_length:]  # (N, R)
     head, transform = causal.get_output_embeddings(), logit_transform(model)
     n, width = targets.shape
@@ -170,11 +214,16 @@ def response_logprobs(
 
 
 def response_values(
-    model: nn.Module, head: nn.Module, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int
+    model: nn.Module,
+    head: nn.Module,
+    sequences: torch.Tensor,
+    attention_mask: torch.Tensor,
+    prompt_length: int,
+    images: ImageInputs | None = None,
 ) -> torch.Tensor:
     """Values V(s_t) (N, R) of the states before each response token: the head on the hidden state at ``P + t - 1``."""
     sequences, attention_mask, prompt_length = trim_left_padding(sequences, attention_mask, prompt_length)
-    return head(response_hidden_states(model, sequences, attention_mask, prompt_length))  # (N, R)
+    return head(response_hidden_states(model, sequences, attention_mask, prompt_length, images))  # (N, R)
 
 
 def in_chunks(n: int, size: int | None) -> list[slice]:

@@ -10,11 +10,11 @@ from torch import nn
 from transformers import GenerationConfig, PreTrainedTokenizerBase
 
 from perl_lightning.models.backbone import end_token_id
-from perl_lightning.models.decoding import can_decode, decode
-from perl_lightning.models.forward import transformers_model
+from perl_lightning.models.decoding import can_decode, decode, suppressed_tokens
+from perl_lightning.models.forward import image_kwargs, transformers_model
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.rl.masking import truncate_after_end
-from perl_lightning.rl.types import Rollout
+from perl_lightning.rl.types import ImageInputs, Rollout
 
 
 def end_token_ids(tokenizer: PreTrainedTokenizerBase, model: nn.Module | None = None) -> list[int]:
@@ -65,12 +65,14 @@ def cut_at_stop_strings(
     return mask, ended
 
 
-def generation_config(config: SamplingConfig, end_ids: Sequence[int], pad_id: int | None) -> GenerationConfig:
-    """``generate``'s settings for ``config``."""
+def generation_config(
+    config: SamplingConfig, end_ids: Sequence[int], pad_id: int | None, suppress: Sequence[int] = ()
+) -> GenerationConfig:
+    """``generate``'s settings for ``config``; ``suppress``: token ids never sampled."""
     knobs = dict(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k) if config.do_sample else {}
     return GenerationConfig(max_new_tokens=config.max_new_tokens, min_new_tokens=config.min_new_tokens,
                             do_sample=config.do_sample, eos_token_id=list(end_ids), pad_token_id=pad_id,
-                            use_cache=True, **knobs)  # fmt: skip
+                            use_cache=True, suppress_tokens=list(suppress) or None, **knobs)  # fmt: skip
 
 
 @torch.no_grad()
@@ -85,6 +87,7 @@ def sample(
     row_ids: Sequence[str] = (),
     metadata: Sequence[dict[str, Any]] = (),
     k: int = 1,
+    images: ImageInputs | None = None,
 ) -> Rollout:
     """Sample responses for left-padded prompts (eval mode, KV cache) and mask after the end.
 
@@ -103,6 +106,7 @@ def sample(
         row_ids: N data-row ids carried to the rollout (rewards, evaluation).
         metadata: N rows' extra fields carried to the rollout.
         k: samples per prompt (rows ``k*i .. k*i + k - 1`` repeat prompt ``i``).
+        images: the rows' images, for a vision-language model; carried to the rollout.
     """
     if input_ids.shape[0] and attention_mask[:, -1].min() == 0:
         raise ValueError("prompts must be LEFT-padded for generation (PromptDataModule does this)")
@@ -112,12 +116,13 @@ def sample(
     try:
         if config.engine == "lean" and can_decode(model):
             sequences, logprobs, entropy = decode(model, input_ids, attention_mask, config, end_ids,
-                                                  tokenizer.pad_token_id, k)  # fmt: skip
+                                                  tokenizer.pad_token_id, k, images)  # fmt: skip
         else:
             sequences = model.generate(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
-                generation_config=generation_config(config, end_ids, tokenizer.pad_token_id),
+                generation_config=generation_config(config, end_ids, tokenizer.pad_token_id, suppressed_tokens(model)),
+                **image_kwargs(model, input_ids, images),
             )
     finally:
         model.train(was_training)
@@ -141,4 +146,5 @@ def sample(
         metadata=list(metadata),
         logprobs=logprobs,
         entropy=entropy,
+        images=images,
     )

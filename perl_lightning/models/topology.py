@@ -25,19 +25,28 @@ from perl_lightning.models.backbone import load_backbone, load_tokenizer, resolv
 from perl_lightning.models.forward import in_chunks, last_hidden_state, response_logprobs, response_values
 from perl_lightning.models.generation import end_token_ids, sample
 from perl_lightning.models.heads import ValueHead
+from perl_lightning.models.vlm import is_vlm, load_vlm, vlm_peft_config
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.rl.masking import forward_tokens, length_order
-from perl_lightning.rl.types import Rollout
+from perl_lightning.rl.types import ImageInputs, Rollout
 
 Role = Literal["policy", "value", "reference"]
 Layout = Literal["hydra", "separate"]
 
 
+def _images(images: ImageInputs | None, rows: torch.Tensor) -> ImageInputs | None:
+    return None if images is None else images.select(rows)
+
+
 class PolicyModels(nn.Module):
     """The models of an RL run (policy, value, reference) on one backbone or as separate copies.
 
+    A vision-language model (``AutoModelForImageTextToText``, or ``tiny-llava`` / ``tiny-idefics3``) loads with its
+    processor (``processor``); LoRA then adapts its language model only, and every forward pass takes the rows'
+    images (:class:`~perl_lightning.rl.types.ImageInputs`).
+
     Args:
-        model: causal-LM base: hub id, local path, embedded name or ``tiny-llama``.
+        model: causal-LM or vision-language base: hub id, local path, embedded name, ``tiny-llama`` or a tiny VLM.
         lora: LoRA settings of the policy and value adapters; ``None`` trains whole models (``separate`` only).
         layout: ``hydra`` (one shared backbone) or ``separate`` (copies for reference and value).
         init_policy_adapter: start the policy from this peft adapter; the reference is then a frozen copy of it.
@@ -62,8 +71,14 @@ class PolicyModels(nn.Module):
         if layout == "hydra" and lora is None:
             raise ValueError("layout 'hydra' shares one backbone between LoRA adapters; lora: null needs 'separate'")
         self.name, self.lora, self.layout, self.init_adapter = model, lora, layout, init_policy_adapter
-        self.tokenizer = load_tokenizer(model, trust_remote_code)
-        base = load_backbone(model, "causal-lm", dtype, tokenizer=self.tokenizer, trust_remote_code=trust_remote_code)
+        self.processor = None
+        if is_vlm(model, trust_remote_code):
+            base, self.processor = load_vlm(model, dtype, trust_remote_code=trust_remote_code)
+            self.tokenizer = self.processor.tokenizer
+        else:
+            self.tokenizer = load_tokenizer(model, trust_remote_code)
+            base = load_backbone(model, "causal-lm", dtype, tokenizer=self.tokenizer,
+                                 trust_remote_code=trust_remote_code)  # fmt: skip
         if gradient_checkpointing:
             base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.reference_model = self.value_model = None
@@ -73,13 +88,19 @@ class PolicyModels(nn.Module):
                 self.value_model = self._wrap(copy.deepcopy(base), "value")
         self.model = self._wrap(base, "policy", init_policy_adapter)
         if value and self.value_model is None:
-            self.model.add_adapter("value", to_peft_config(lora, base, TaskType.CAUSAL_LM))
-        self.value_head = ValueHead(base.config.hidden_size) if value else None
+            self.model.add_adapter("value", self.peft_config(base))
+        self.value_head = ValueHead(base.config.get_text_config(decoder=True).hidden_size) if value else None
         self.end_ids = end_token_ids(self.tokenizer, base)
         self.trainable: list[nn.Parameter] = []
         self.freeze_all_but_trained()
 
     # ---- construction --------------------------------------------------------------------------------------------
+    def peft_config(self, base: nn.Module) -> Any:
+        """peft's LoRA config of the policy / value adapters (language model only for a VLM)."""
+        assert self.lora is not None
+        build = vlm_peft_config if self.processor is not None else to_peft_config
+        return build(self.lora, base, TaskType.CAUSAL_LM)
+
     def _wrap(self, base: nn.Module, name: str, init_adapter: str | None = None) -> nn.Module:
         """The policy / value model: the base with a named LoRA adapter (or an initial adapter), or fully trained."""
         if init_adapter is not None:
@@ -92,7 +113,7 @@ class PolicyModels(nn.Module):
             if self.lora is None:
                 model = model.merge_and_unload()
         elif self.lora is not None:
-            return get_peft_model(base, to_peft_config(self.lora, base, TaskType.CAUSAL_LM), adapter_name=name)
+            return get_peft_model(base, self.peft_config(base), adapter_name=name)
         else:
             model = base
         return model.requires_grad_(True) if self.lora is None else model
@@ -111,7 +132,7 @@ class PolicyModels(nn.Module):
         for model, names in ((self.model, ("policy", "value")), (self.value_model, ("value",))):
             if model is None:
                 continue
-            pattern = re.compile(rf"\.lora_\w+\.({'|'.join(names)})\.")
+            pattern = re.compile(rf"\.(?:lora_\w+|modules_to_save)\.({'|'.join(names)})\.")
             trainable += [p for n, p in model.named_parameters() if self.lora is None or pattern.search(n)]
         trainable += list(self.value_head.parameters()) if self.value_head is not None else []
         keep = {id(p) for p in trainable}
@@ -147,10 +168,12 @@ class PolicyModels(nn.Module):
         with use_adapter(self.model, name, self.trainable) as active:
             yield active
 
-    def hidden_states(self, adapter: str, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def hidden_states(
+        self, adapter: str, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: ImageInputs | None = None
+    ) -> torch.Tensor:
         """Final hidden states (N, T, H) of the shared backbone under a named adapter."""
         with self.adapter(adapter) as model:
-            return last_hidden_state(model, input_ids, attention_mask)
+            return last_hidden_state(model, input_ids, attention_mask, images)
 
     def same_base(self, path: str | Path) -> bool:
         """Whether a saved adapter (or model) directory can ride on the shared backbone."""
@@ -162,8 +185,10 @@ class PolicyModels(nn.Module):
     def generate(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, prompts: Sequence[str], config: SamplingConfig,
         role: Role = "policy", k: int = 1, row_ids: Sequence[str] = (), metadata: Sequence[dict[str, Any]] = (),
+        images: ImageInputs | None = None,
     ) -> Rollout:  # fmt: skip
-        """Sample ``k`` responses per left-padded prompt (samples of a prompt contiguous) from ``role``."""
+        """Sample ``k`` responses per left-padded prompt (samples of a prompt contiguous) from ``role``; the ``k``
+        rows of a prompt share its image entry."""
         ids, mask = input_ids.repeat_interleave(k, 0), attention_mask.repeat_interleave(k, 0)  # (N, P)
 
         def rep(xs: Sequence) -> list:
@@ -173,7 +198,7 @@ class PolicyModels(nn.Module):
             fold = merged_adapter(model, self.trainable) if config.merge_adapter else nullcontext(model)
             with fold as sampler:
                 return sample(sampler, self.tokenizer, ids, mask, rep(prompts), config, self.end_ids, rep(row_ids),
-                              rep(metadata), k)  # fmt: skip
+                              rep(metadata), k, None if images is None else images.repeat(k))  # fmt: skip
 
     @torch.no_grad()
     def _chunked(
@@ -201,7 +226,8 @@ class PolicyModels(nn.Module):
         def fn(rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
             with self.role(role) as model:
                 lp, ent = response_logprobs(model, rollout.sequences[rows], rollout.attention_mask[rows],
-                                            rollout.prompt_length, temperature, with_entropy)  # fmt: skip
+                                            rollout.prompt_length, temperature, with_entropy,
+                                            images=_images(rollout.images, rows))  # fmt: skip
             return (lp,) if ent is None else (lp, ent)
 
         return self._chunked(fn, rollout, chunk, budget)
@@ -212,24 +238,28 @@ class PolicyModels(nn.Module):
             return torch.zeros_like(rollout.response_mask, dtype=torch.float32)
 
         def fn(rows: torch.Tensor) -> tuple[torch.Tensor]:
-            return (self.train_values(rollout.sequences[rows], rollout.attention_mask[rows], rollout.prompt_length),)
+            return (self.train_values(rollout.sequences[rows], rollout.attention_mask[rows], rollout.prompt_length,
+                                      _images(rollout.images, rows)),)  # fmt: skip
 
         return self._chunked(fn, rollout, chunk, budget)[0]
 
     def train_logprobs(
         self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int, temperature: float,
-        with_entropy: bool = False, entropy_grad: bool = True,
+        with_entropy: bool = False, entropy_grad: bool = True, images: ImageInputs | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:  # fmt: skip
         """Log-probs (N, R) of the response tokens under the policy, with gradients (and entropy if asked)."""
         with self.role("policy") as model:
             return response_logprobs(model, sequences, attention_mask, prompt_length, temperature, with_entropy,
-                                     entropy_grad)  # fmt: skip
+                                     entropy_grad, images=images)  # fmt: skip
 
-    def train_values(self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int) -> torch.Tensor:
+    def train_values(
+        self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int,
+        images: ImageInputs | None = None,
+    ) -> torch.Tensor:  # fmt: skip
         """Values (N, R) under the value adapter and head (with gradients when enabled)."""
         assert self.value_head is not None, "no value model in this run"
         with self.role("value") as model:
-            return response_values(model, self.value_head, sequences, attention_mask, prompt_length)
+            return response_values(model, self.value_head, sequences, attention_mask, prompt_length, images)
 
     # ---- artefacts -----------------------------------------------------------------------------------------------
     def write_adapters(self, root: Path, meta: dict[str, Any]) -> None:

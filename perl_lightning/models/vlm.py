@@ -21,8 +21,11 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
+from peft import LoraConfig, TaskType
 from torch import nn
 from transformers import (
+    MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING,
+    AutoConfig,
     AutoModelForImageTextToText,
     AutoProcessor,
     CLIPImageProcessorPil,
@@ -40,8 +43,8 @@ from transformers import (
     ProcessorMixin,
 )
 
-from perl_lightning.models.adapters import default_target_modules
-from perl_lightning.models.backbone import TINY_MODELS, load_tokenizer, resolve_dtype
+from perl_lightning.models.adapters import LoRAConfig, default_target_modules, head_names
+from perl_lightning.models.backbone import TINY_MODELS, load_tokenizer, resolve_dtype, resolve_model_path
 from perl_lightning.models.forward import transformers_model
 
 #: SmolLM2's ChatML template, with a message's content either a string or a list of ``{"type": "image"}`` /
@@ -151,6 +154,18 @@ TINY_VLMS: dict[str, Callable[[], tuple[PreTrainedConfig, ProcessorMixin]]] = {
     "tiny-llava": _tiny_llava,
     "tiny-idefics3": _tiny_idefics3,
 }
+
+
+def load_vlm_processor(name_or_path: str, trust_remote_code: bool = False) -> ProcessorMixin:
+    """A vision-language model's processor alone (a tiny test name's, or ``AutoProcessor`` on a directory / hub id),
+    with a pad token."""
+    if name_or_path in TINY_VLMS:
+        processor = TINY_VLMS[name_or_path]()[1]
+    else:
+        processor = AutoProcessor.from_pretrained(resolve_model_path(name_or_path), trust_remote_code=trust_remote_code)
+    if processor.tokenizer.pad_token_id is None:
+        processor.tokenizer.pad_token = processor.tokenizer.eos_token
+    return processor
 
 
 def load_vlm(
@@ -278,3 +293,49 @@ def vision_modules_to_save(model: nn.Module, projector: bool = True, vision_towe
     if vision_tower and parts.vision_tower:
         names = [n for n in names if not n.startswith(parts.vision_tower + ".")] + [parts.vision_tower]
     return names
+
+
+def is_vlm(name_or_path: str, trust_remote_code: bool = False) -> bool:
+    """Whether a model name / path is a vision-language (image-text-to-text) model: a :data:`TINY_VLMS` name, or a
+    config that ``AutoModelForImageTextToText`` maps (read from the local directory or the hub cache; a name whose
+    config cannot be read is taken for a text model, whose own loader then reports the problem)."""
+    if name_or_path in TINY_VLMS:
+        return True
+    if name_or_path in TINY_MODELS:
+        return False
+    try:
+        config = AutoConfig.from_pretrained(resolve_model_path(name_or_path), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError):
+        return False
+    return type(config) in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
+
+
+def vlm_peft_config(lora: LoRAConfig, model: nn.Module, task_type: TaskType | None = None) -> LoraConfig:
+    """peft's ``LoraConfig`` for a VLM: LoRA on the language model's linear layers only (``lora.target_modules`` as
+    suffixes inside it, the attention projections by default), and the projector / vision tower as per-adapter
+    ``modules_to_save`` copies when ``lora.train_projector`` / ``lora.train_vision_tower`` ask for them."""
+    targets = language_model_lora_targets(model, lora.target_modules)
+    save = vision_modules_to_save(model, projector=lora.train_projector, vision_tower=lora.train_vision_tower)
+    heads = lora.modules_to_save if lora.modules_to_save is not None else head_names(transformers_model(model))
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=targets,
+        modules_to_save=[*save, *heads] or None,
+        use_rslora=lora.use_rslora,
+        task_type=task_type,
+        **lora.extra,
+    )
+
+
+def add_score_head(model: PreTrainedModel) -> PreTrainedModel:
+    """Give a VLM a reward model's ``score`` head: a zero ``Linear(hidden, 1)`` that reads the language model's last
+    hidden state at each sequence's last real token (transformers has no sequence-classification VLMs). peft then
+    trains and saves it like a ``*ForSequenceClassification`` model's ``score`` (``modules_to_save``), so the saved
+    reward adapter rides on a policy's VLM backbone like a text one."""
+    hidden = model.config.get_text_config(decoder=True).hidden_size
+    dtype = next(model.parameters()).dtype
+    model.score = nn.Linear(hidden, 1, bias=False, dtype=dtype)
+    nn.init.zeros_(model.score.weight)
+    return model

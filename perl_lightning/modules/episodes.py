@@ -93,6 +93,9 @@ class EpisodeRunner:
 
     def __call__(self, generate: Generate, batch: PromptBatch, k: int = 1) -> Rollout:
         """Play ``k`` episodes per prompt of ``batch`` (episodes of a prompt contiguous)."""
+        if batch.images is not None:
+            raise ValueError("multi-turn episodes on prompts with images are not supported: the turns' observations "
+                             "are text (use single-turn RL for a vision-language task)")  # fmt: skip
         tok, cfg = self.tokenizer, self.config
         n = len(batch.prompts) * k
         rows = [i // k for i in range(n)]

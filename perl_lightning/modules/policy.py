@@ -34,7 +34,7 @@ from perl_lightning.rl.kl import AdaptiveKLController, FixedKLController, masked
 from perl_lightning.rl.losses import micro_batch_weights, value_loss
 from perl_lightning.rl.masking import forward_tokens, length_order
 from perl_lightning.rl.shaping import shape_scores, token_rewards
-from perl_lightning.rl.types import Experience, Rollout
+from perl_lightning.rl.types import Experience, ImageInputs, Rollout
 
 #: RL learning rates: LoRA needs ~10-20x the full fine-tuning rate; RL wants less than reward modelling.
 RL_DEFAULT_LR = {"lora": 1e-4, "full": 5e-6}
@@ -118,6 +118,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         self.models = PolicyModels(model, self.lora, layout, init_policy_adapter, self.algo.needs_value(self.cfg),
                                    dtype, gradient_checkpointing, trust_remote_code)  # fmt: skip
         self.tokenizer = self.models.tokenizer
+        self.processor = self.models.processor  # a vision-language model's (images -> pixels, image tokens); else None
         episode_task = self.episodes.build_task()
         self.runner = EpisodeRunner(episode_task, self.tokenizer, self.episodes) if episode_task else None
         self.rewards = build_rewards(self.reward_specs, self.models, dtype, forward_batch_size)
@@ -143,7 +144,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
             return self.runner(lambda ids, mask, prompts, rows, meta: self.models.generate(
                 ids, mask, prompts, config, role, 1, rows, meta), batch, k)  # fmt: skip
         return self.models.generate(batch.input_ids, batch.attention_mask, batch.prompts, config, role, k,
-                                    batch.row_ids, batch.metadata)  # fmt: skip
+                                    batch.row_ids, batch.metadata, batch.images)  # fmt: skip
 
     def logprobs(self, rollout: Rollout, role: Role, with_entropy: bool = False) -> list[torch.Tensor]:
         """No-grad log-probs (N, R) under ``role`` at the sampling temperature (and the entropy if asked)."""
@@ -197,7 +198,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         graph = None
         if source == "update":  # 3. one step on one micro-batch: pi_old = pi, the update's forward gives log pi_old
             with self.meter.phase("update"):
-                graph = self.train_forward(rollout.sequences, rollout.attention_mask, rollout.prompt_length, True)
+                graph = self.train_forward(rollout.sequences, rollout.attention_mask, rollout.prompt_length, True,
+                                           rollout.images)  # fmt: skip
             old_logprobs, entropy = graph[0].detach(), graph[1].detach()
         mask = rollout.response_mask.float()  # (N, R)
         sh = self.shaping  # 5. shaped score; r_t = -beta KL_t (+ score at the last token)
@@ -211,7 +213,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         )
         ref = old_logprobs if ref_logprobs is None else ref_logprobs
         exp = Experience(rollout.sequences, rollout.attention_mask, mask, old_logprobs, ref, old_values,
-                         advantages, returns)  # fmt: skip
+                         advantages, returns, rollout.images)  # fmt: skip
         with self.meter.phase("update"):  # 7. update_epochs x num_minibatches optimizer steps
             stats = self.update(exp, rollout.prompt_length, graph)
         if self.kl.enabled:  # 8. adapt beta, on the KL over all ranks: one beta for all
@@ -252,13 +254,14 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         return "update" if one and self.models.value_head is None else "recompute"
 
     def train_forward(
-        self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int, entropy_metric: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int, entropy_metric: bool = False,
+        images: ImageInputs | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:  # fmt: skip
         """Policy log-probs (N, R) with gradients, and the entropy (with gradients for an entropy bonus, else as a
         metric when ``entropy_metric``)."""
         bonus = self.cfg.entropy_coef > 0
         return self.models.train_logprobs(sequences, attention_mask, prompt_length, self.sampling.temperature,
-                                          bonus or entropy_metric, entropy_grad=bonus)  # fmt: skip
+                                          bonus or entropy_metric, entropy_grad=bonus, images=images)  # fmt: skip
 
     def update(
         self, exp: Experience, prompt_length: int, graph: tuple[torch.Tensor, torch.Tensor | None] | None = None
@@ -279,7 +282,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
                     minibatch = minibatch[length_order(exp.attention_mask[minibatch], prompt_length)]
                 tokens = forward_tokens(exp.sequences[minibatch], exp.attention_mask[minibatch], prompt_length)
                 for idx in minibatch.tensor_split(self.micro_batches(len(minibatch), tokens)):
-                    part = Experience(*(t[idx] for t in exp))  # its loss weighed by its share of the minibatch's
+                    part = exp.select(idx)  # its loss weighed by its share of the minibatch's
                     weights = micro_batch_weights(part.response_mask, exp.response_mask[minibatch], cfg.loss_agg)
                     loss, stats = self.loss(part, prompt_length, graph, weights)
                     self.manual_backward(loss)
@@ -301,7 +304,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         """Policy loss (+ KL in the loss, - entropy bonus) + vf_coef * value loss on one micro-batch; ``weights``
         scale the policy loss and the token-mean terms by the micro-batch's share of its minibatch."""
         cfg, mask = self.cfg, exp.response_mask
-        logprobs, entropy = graph or self.train_forward(exp.sequences, exp.attention_mask, prompt_length)
+        logprobs, entropy = graph or self.train_forward(exp.sequences, exp.attention_mask, prompt_length,
+                                                        images=exp.images)  # fmt: skip
         entropy = entropy if cfg.entropy_coef > 0 else None
         loss, stats = self.algo.loss(logprobs, exp.old_logprobs, exp.advantages, mask, cfg,
                                      self.sampling.max_new_tokens)  # fmt: skip
@@ -314,7 +318,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         if entropy is not None:
             loss = loss - token_w * cfg.entropy_coef * masked_mean(entropy, mask)
         if self.models.value_head is not None:
-            values = self.models.train_values(exp.sequences, exp.attention_mask, prompt_length)
+            values = self.models.train_values(exp.sequences, exp.attention_mask, prompt_length, exp.images)
             clip = cfg.value_clip if self.algo.clip_values else None
             v_loss, _ = value_loss(values, exp.old_values, exp.returns, mask, clip)
             loss = loss + token_w * cfg.vf_coef * v_loss

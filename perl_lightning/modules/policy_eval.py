@@ -8,6 +8,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from perl_lightning.callbacks.sample_table import SampleTable
+from perl_lightning.data.images import pixels_to_image
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.models.topology import Role
 from perl_lightning.rl.types import Rollout, prompt_text
@@ -50,9 +51,17 @@ class PolicyEvaluation:
                                                              [self._initial[r][2] for r in ids]))  # fmt: skip
         for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
             text, reward, _ = self._initial[ids[i]]
-            self.eval_samples.append({"row_id": ids[i], "prompt": prompt_text(batch.prompts[i]), "before": text,
-                                      "after": after.responses[i], "reward_before": reward,
-                                      "reward_after": float(reward_after[i])})  # fmt: skip
+            sample = {
+                "row_id": ids[i],
+                "prompt": prompt_text(batch.prompts[i]),
+                "before": text,
+                "after": after.responses[i],
+                "reward_before": reward,
+                "reward_after": float(reward_after[i]),
+            }
+            if batch.images is not None and getattr(self, "processor", None) is not None:  # what the model saw
+                sample["image"] = pixels_to_image(batch.images.rows([i])["pixel_values"][0], self.processor)
+            self.eval_samples.append(sample)
 
     def _log_task_metrics(
         self, after: tuple[list[str], list[dict]], before: tuple[list[str], list[dict]]

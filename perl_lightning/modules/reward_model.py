@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import torch
 from lightning.pytorch.utilities import move_data_to_device, rank_zero_info
-from peft import TaskType
+from peft import TaskType, get_peft_model
 
 from perl_lightning import checkpointing as ckpt
 from perl_lightning.data.batching import batch_size, micro_batches
@@ -20,8 +20,10 @@ from perl_lightning.data.rated import RatedBatch
 from perl_lightning.models.adapters import LoRAConfig, apply_lora, as_lora_config
 from perl_lightning.models.artifacts import write_adapter_dir
 from perl_lightning.models.backbone import load_backbone, load_tokenizer, position_ids_from_mask, resolve_model_path
+from perl_lightning.models.forward import last_hidden_state
 from perl_lightning.models.heads import score_head_inputs, score_projection, set_score_head, zero_score_head
 from perl_lightning.models.prefix_sharing import score_pairs_with_shared_prefix, supports_prefix_sharing
+from perl_lightning.models.vlm import add_score_head, is_vlm, load_vlm, vlm_peft_config
 from perl_lightning.modules.base import FineTuneModule, token_budget
 from perl_lightning.modules.optim import DEFAULT_LR, Schedule
 from perl_lightning.modules.reward_metrics import (
@@ -32,8 +34,10 @@ from perl_lightning.modules.reward_metrics import (
     update_rated_metrics,
 )
 from perl_lightning.profiling import PhaseMeter
+from perl_lightning.rl.masking import last_token_index
 from perl_lightning.rl.probe import LinearProbe, fit_pairwise_probe, fit_pointwise_probe
 from perl_lightning.rl.reward_losses import pairwise_reward_loss, pointwise_reward_loss
+from perl_lightning.rl.types import ImageInputs
 
 #: What each objective trains on: its batch type and the DataModule that makes such batches.
 BATCHES: dict[str, tuple[type, str]] = {
@@ -140,10 +144,15 @@ class RewardModelModule(FineTuneModule):
         self.lora = as_lora_config(lora)
         self.store_hparams(lora=self.lora)
         self.base_name, self.save_dir = model, save_dir
-        self.tokenizer = load_tokenizer(model, trust_remote_code)
-        backbone = load_backbone(
-            model, "sequence-classification", dtype=dtype, tokenizer=self.tokenizer, trust_remote_code=trust_remote_code
-        )
+        self.processor = None  # a vision-language model's: the RM reads the image (a score head added on its LM)
+        if is_vlm(model, trust_remote_code):
+            backbone, self.processor = load_vlm(model, dtype, trust_remote_code=trust_remote_code)
+            self.tokenizer = self.processor.tokenizer
+            add_score_head(backbone)
+        else:
+            self.tokenizer = load_tokenizer(model, trust_remote_code)
+            backbone = load_backbone(model, "sequence-classification", dtype=dtype, tokenizer=self.tokenizer,
+                                     trust_remote_code=trust_remote_code)  # fmt: skip
         if gradient_checkpointing:
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if head_init in ("zero", "probe"):
@@ -153,17 +162,28 @@ class RewardModelModule(FineTuneModule):
         if probe_batches < 1 or probe_weight_decay < 0:
             raise ValueError(f"need probe_batches >= 1 and probe_weight_decay >= 0, got {probe_batches}, "
                              f"{probe_weight_decay}")  # fmt: skip
-        self.model = apply_lora(backbone, self.lora, TaskType.SEQ_CLS)
+        if self.processor is not None and self.lora is not None:  # LoRA on the language model, the score head saved
+            self.model = get_peft_model(backbone, vlm_peft_config(self.lora, backbone, TaskType.SEQ_CLS))
+        else:
+            self.model = apply_lora(backbone, self.lora, TaskType.SEQ_CLS)
         self.model.train()  # from_pretrained returns eval mode; Lightning keeps each submodule's mode
         self.learning_rate = learning_rate or DEFAULT_LR["lora" if lora is not None else "full"]
-        self.share_prefix = share_prefix and supports_prefix_sharing(backbone)
+        self.share_prefix = share_prefix and self.processor is None and supports_prefix_sharing(backbone)
         self.automatic_optimization = False  # one optimizer step per batch, backward per micro-batch
         self.metrics = torch.nn.ModuleDict({f"{s}_": reward_metrics(objective, s) for s in STAGES})
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
 
     # ---- scoring -------------------------------------------------------------------------------------------------
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Rewards (N,) for sequences (N, T), read at each row's last non-padding token (either padding side)."""
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: ImageInputs | None = None
+    ) -> torch.Tensor:
+        """Rewards (N,) for sequences (N, T), read at each row's last non-padding token (either padding side); a
+        VLM reward model reads the rows' ``images`` too."""
+        if self.processor is not None:
+            hidden = last_hidden_state(self.model, input_ids, attention_mask, images)  # (N, T, H)
+            last = hidden[torch.arange(hidden.shape[0], device=hidden.device), last_token_index(attention_mask)]
+            head = score_projection(self.model)
+            return head(last.to(head.weight.dtype)).squeeze(-1).float()
         out = self.model(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids_from_mask(attention_mask)
         )
@@ -172,6 +192,8 @@ class RewardModelModule(FineTuneModule):
     @torch.no_grad()
     def reward(self, prompts: list[str], responses: list[str], max_length: int = 512) -> torch.Tensor:
         """Rewards (N,) for (prompt, response) text pairs, formatted as in training (chat template, EOS)."""
+        if self.processor is not None:
+            raise ValueError("a VLM reward model scores images too: score batches with their images (forward)")
         ids, mask = encode_scored_texts(self.tokenizer, prompts, responses, max_length)
         return self(ids.to(self.device), mask.to(self.device))
 
@@ -181,7 +203,7 @@ class RewardModelModule(FineTuneModule):
         if self.share_prefix and right_padded:
             rewards = score_pairs_with_shared_prefix(self.model, batch.input_ids, batch.attention_mask).float()
         else:
-            rewards = self(batch.input_ids, batch.attention_mask)  # (2B,)
+            rewards = self(batch.input_ids, batch.attention_mask, batch.images)  # (2B,)
         return rewards.split(batch.num_pairs)  # (B,), (B,)
 
     def _loss(self, batch: PreferenceBatch | RatedBatch, stage: str) -> torch.Tensor:
@@ -250,7 +272,7 @@ class RewardModelModule(FineTuneModule):
     ) -> dict[str, torch.Tensor]:
         """``{"reward"}`` for (prompt, response) batches, ``{"reward", "label"}`` for rated ones, ``{"chosen",
         "rejected"}`` rewards for pair batches (whatever the objective)."""
-        rewards = self(batch.input_ids, batch.attention_mask)
+        rewards = self(batch.input_ids, batch.attention_mask, getattr(batch, "images", None))
         if isinstance(batch, PreferenceBatch):
             chosen, rejected = rewards.split(batch.num_pairs)
             return {"chosen": chosen, "rejected": rejected}
@@ -277,7 +299,13 @@ class RewardModelModule(FineTuneModule):
             self._check_batch(batch)
             for micro in micro_batches(move_data_to_device(batch, self.device), budget):
                 mask = micro.attention_mask
-                feats = score_head_inputs(self.model, micro.input_ids, mask, position_ids=position_ids_from_mask(mask))
+                if self.processor is not None:  # a VLM's head reads the LM's last hidden state, image included
+                    with torch.no_grad():
+                        hidden = last_hidden_state(self.model, micro.input_ids, mask, getattr(micro, "images", None))
+                    feats = hidden[torch.arange(hidden.shape[0]), last_token_index(mask)].float()
+                else:
+                    feats = score_head_inputs(self.model, micro.input_ids, mask,
+                                              position_ids=position_ids_from_mask(mask))  # fmt: skip
                 features.append(feats.view(2, -1, feats.shape[-1]) if isinstance(micro, PreferenceBatch) else feats)
                 labels.append(micro.labels if isinstance(micro, RatedBatch) else None)
         self.model.train(training)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from peft import TaskType
+from peft import TaskType, get_peft_model
 from torch.utils.checkpoint import checkpoint
 from torchmetrics import SumMetric
 
@@ -25,6 +25,7 @@ from perl_lightning.models.forward import (
     output_logits,
     transformers_model,
 )
+from perl_lightning.models.vlm import is_vlm, load_vlm, vlm_peft_config
 from perl_lightning.modules.base import FineTuneModule, token_budget
 from perl_lightning.modules.optim import Schedule
 from perl_lightning.profiling import PhaseMeter
@@ -53,7 +54,8 @@ def micro_batches(batch: SFTBatch, max_tokens: int | None) -> list[SFTBatch]:
     for group in groups:
         rows = torch.tensor(group, device=batch.input_ids.device)
         width = int(lengths[rows].max())
-        out.append(SFTBatch(*(t[rows, :width] for t in batch)))
+        images = None if batch.images is None else batch.images.select(rows)
+        out.append(SFTBatch(*(t[rows, :width] for t in batch[:3]), images))
     return out
 
 
@@ -120,13 +122,21 @@ class SFTModule(FineTuneModule):
         self.lora = as_lora_config(lora)
         self.store_hparams(lora=self.lora)
         self.base_name, self.save_dir = model, save_dir
-        self.tokenizer = load_tokenizer(model, trust_remote_code)
-        backbone = load_backbone(
-            model, "causal-lm", dtype=dtype, tokenizer=self.tokenizer, trust_remote_code=trust_remote_code
-        )
+        self.processor = None  # a vision-language model's (images -> pixels, image tokens)
+        if is_vlm(model, trust_remote_code):
+            backbone, self.processor = load_vlm(model, dtype, trust_remote_code=trust_remote_code)
+            self.tokenizer = self.processor.tokenizer
+        else:
+            self.tokenizer = load_tokenizer(model, trust_remote_code)
+            backbone = load_backbone(
+                model, "causal-lm", dtype=dtype, tokenizer=self.tokenizer, trust_remote_code=trust_remote_code
+            )
         if gradient_checkpointing:
             backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        self.model = apply_lora(backbone, self.lora, TaskType.CAUSAL_LM)
+        if self.processor is not None and self.lora is not None:  # LoRA on the language model only
+            self.model = get_peft_model(backbone, vlm_peft_config(self.lora, backbone, TaskType.CAUSAL_LM))
+        else:
+            self.model = apply_lora(backbone, self.lora, TaskType.CAUSAL_LM)
         self.model.train()  # from_pretrained returns eval mode; Lightning keeps each submodule's mode
         self.learning_rate = learning_rate or SFT_DEFAULT_LR["lora" if self.lora is not None else "full"]
         self.automatic_optimization = False  # one optimizer step per batch, backward per micro-batch
@@ -153,7 +163,7 @@ class SFTModule(FineTuneModule):
         """
         targets = shift_labels(batch.labels)  # (B, T): the token each position predicts, -100 where none counts
         selected = targets != IGNORE_INDEX  # (B, T)
-        hidden = last_hidden_state(self.model, batch.input_ids, batch.attention_mask)[selected]  # (M, H)
+        hidden = last_hidden_state(self.model, batch.input_ids, batch.attention_mask, batch.images)[selected]  # (M, H)
         targets = targets[selected]  # (M,)
         causal = transformers_model(self.model)
         head, transform = causal.get_output_embeddings(), logit_transform(self.model)

@@ -50,8 +50,9 @@ class AdapterReward(nn.Module):
 
     def forward(self, rollout: Rollout) -> torch.Tensor:
         """Rewards (N,) of the rollout's token sequences (the policy's vocabulary), read at the last real token."""
-        parts = []
-        for rows in in_chunks(rollout.sequences.shape[0], self.chunk):
+        parts, n = [], rollout.sequences.shape[0]
+        for rows in in_chunks(n, self.chunk):
             ids, mask = rollout.sequences[rows], rollout.attention_mask[rows]
-            parts.append(self.head(self._models.hidden_states(self.name, ids, mask), mask))
+            images = None if rollout.images is None else rollout.images.select(torch.arange(n)[rows])
+            parts.append(self.head(self._models.hidden_states(self.name, ids, mask, images), mask))
         return torch.cat(parts) if parts else torch.zeros(0, device=rollout.sequences.device)

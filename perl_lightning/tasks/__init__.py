@@ -18,10 +18,11 @@ from perl_lightning.tasks.harmlessness import Harmlessness
 from perl_lightning.tasks.helpfulness import Helpfulness
 from perl_lightning.tasks.summarization import Summarization
 from perl_lightning.tasks.ui_automation import UIAutomation
+from perl_lightning.tasks.vqa import VQA
 
 #: Every task by name.
 TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (Summarization, Harmlessness, Helpfulness, Dialogue, UIAutomation, Generic)
+    cls.name: cls for cls in (Summarization, Harmlessness, Helpfulness, Dialogue, UIAutomation, VQA, Generic)
 }
 
 
@@ -47,6 +48,7 @@ __all__ = [
     "Summarization",
     "Task",
     "UIAutomation",
+    "VQA",
     "get_task",
     "pairs_from_ratings",
 ]

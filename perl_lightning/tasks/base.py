@@ -19,6 +19,7 @@ fit the schema, and returns ``None`` for a row the task's own rules filter out (
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -35,18 +36,20 @@ Feedback = Literal["pairwise", "pointwise"]
 
 
 class Demonstration(NamedTuple):
-    """A prompt and the response to imitate (SFT)."""
+    """A prompt and the response to imitate (SFT), with the images of the prompt's image parts (VLM tasks)."""
 
     prompt: Prompt
     response: str
+    images: tuple[Any, ...] = ()  # PIL images, one per image part of the prompt
 
 
 class PreferenceExample(NamedTuple):
-    """One preference pair: the same prompt with a preferred and a dispreferred response."""
+    """One preference pair: the same prompt with a preferred and a dispreferred response (and the prompt's images)."""
 
     prompt: Prompt
     chosen: str
     rejected: str
+    images: tuple[Any, ...] = ()  # PIL images, one per image part of the prompt
 
 
 class RatedExample(NamedTuple):
@@ -67,11 +70,13 @@ def split_key(example: RatedExample) -> str:
 
 
 class PromptExample(NamedTuple):
-    """One RL prompt with its row: the id and the row's other fields (gold answers, references, ...)."""
+    """One RL prompt with its row: the id and the row's other fields (gold answers, references, ...), and for a
+    vision-language task the images its ``{"type": "image"}`` message parts stand for, in order."""
 
     prompt: Prompt
     row_id: str = ""  # the row's id, else ``<file name>:<row number>``
     metadata: dict[str, Any] = {}  # the row's other fields, for reward functions and evaluation
+    images: tuple[Any, ...] = ()  # PIL images, one per image part of the prompt
 
 
 class EnvStep(Protocol):
@@ -169,6 +174,19 @@ def row_identity(row: Row, id_field: str = "id") -> str:
 def prompt_key(prompt: Prompt) -> str:
     """A hashable key of a prompt (for de-duplication and grouping)."""
     return prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
+
+
+def image_key(image: Any) -> str:
+    """A content key of a PIL image (mode, size and pixels), so that equal images give equal keys."""
+    digest = hashlib.blake2b(f"{image.mode}:{image.size}".encode(), digest_size=16)
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+def example_key(example: PromptExample) -> str:
+    """A hashable key of an RL prompt and its images: the same question about another image is another prompt."""
+    key = prompt_key(example.prompt)
+    return key if not example.images else key + "\x00" + ",".join(image_key(i) for i in example.images)
 
 
 def pairs_from_ratings(rated: Iterable[RatedExample]) -> list[PreferenceExample]:

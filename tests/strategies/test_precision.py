@@ -31,9 +31,9 @@ def test_bf16_mixed_fits_the_tiny_reward_model_on_cpu(tmp_path):
     trainable = {n: p.detach().clone() for n, p in module.model.named_parameters() if p.requires_grad}
     forward = module.forward
 
-    def spy(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def spy(input_ids: torch.Tensor, attention_mask: torch.Tensor, images=None) -> torch.Tensor:
         seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else torch.float32)
-        return forward(input_ids, attention_mask)
+        return forward(input_ids, attention_mask, images)
 
     module.forward = spy
     module.share_prefix = False  # score through forward, so the spy sees the autocast state

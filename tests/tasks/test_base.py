@@ -11,7 +11,7 @@ from perl_lightning.tasks.base import field_value, first_field, json_field, numb
 
 
 def test_registry_and_stages():
-    assert set(TASKS) == {"summarization", "harmlessness", "helpfulness", "dialogue", "ui_automation", "generic"}
+    assert set(TASKS) == {"summarization", "harmlessness", "helpfulness", "dialogue", "ui_automation", "vqa", "generic"}
     assert get_task("helpfulness").stages() == ["sft", "preference", "prompts"]
     assert get_task("dialogue").stages() == ["sft", "rated", "prompts"] and get_task("dialogue").feedback == "pointwise"
     task = get_task("summarization")

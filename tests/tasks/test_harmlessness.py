@@ -19,8 +19,8 @@ MESSAGES = [
 
 def test_pair_demonstration_and_prompt_of_a_transcript_row():
     task, row = Harmlessness(), Row("hh.jsonl", 3, ROW)
-    assert task.preference(row) == (MESSAGES, "I can't help with that.", "Sure thing.")
-    assert task.demonstration(row) == (MESSAGES, "I can't help with that.")
+    assert task.preference(row) == (MESSAGES, "I can't help with that.", "Sure thing.", ())  # (no images)
+    assert task.demonstration(row) == (MESSAGES, "I can't help with that.", ())
     prompt = task.prompt(row)
     assert prompt.prompt == MESSAGES and prompt.row_id == "hh.jsonl:3"
 
