@@ -46,7 +46,7 @@ from perl_lightning.sources import iter_rows
 from perl_lightning.stages import run_rl_stage, run_sft_stage
 from perl_lightning.tasks import UIAutomation
 
-RESULTS = Path(__file__).resolve().parent / "results" / "ui_automation-cpu.json"
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / "ui_automation-cpu.json"
 STEP_METRICS = ("exact_action", "element_accuracy", "invalid_action")
 EPISODE_METRICS = ("success", "episode_steps", "episode_invalid")
 #: LoRA targets of the SFT adapter (RL continues that adapter): SmolLM2's attention projections, or every linear layer
@@ -60,12 +60,12 @@ def binomial_se(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
 
 
-def save(results: dict) -> None:
+def save(results: dict, path: Path) -> None:
     """Write the results atomically (an interrupted run keeps the previous file whole)."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(RESULTS)
+    tmp.replace(path)
 
 
 def held_out_screens(task: UIAutomation, out: Path, n: int, start_only: bool) -> Path:
@@ -120,6 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="runs/bench_ui_automation")
     parser.add_argument("--resume", action="store_true", help="skip the phases already in the results file")
+    parser.add_argument("--results", default=str(RESULTS_FILE), help="the results file (JSON)")
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--eval-screens", type=int, default=200)
     parser.add_argument("--eval-episodes", type=int, default=200)
@@ -135,6 +136,7 @@ def main() -> None:
     parser.add_argument("--rl-prompts", type=int, default=4)
     parser.add_argument("--rl-samples", type=int, default=8)
     parser.add_argument("--rl-lr", type=float, default=2e-4)
+    parser.add_argument("--rl-temperature", type=float, default=0.9, help="sampling temperature of the RL rollouts")
     parser.add_argument("--kl-coef", type=float, default=0.02)
     parser.add_argument("--episode-steps", type=int, default=8)
     parser.add_argument("--max-turns", type=int, default=5)
@@ -145,7 +147,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
-    results = json.loads(RESULTS.read_text()) if args.resume and RESULTS.exists() else {}
+    results_file = Path(args.results)
+    results = json.loads(results_file.read_text()) if args.resume and results_file.exists() else {}
     results.update(
         settings=vars(args),
         machine={
@@ -173,7 +176,7 @@ def main() -> None:
         base = PolicyModule(args.model, rewards=[RewardSpec(task.programmatic_rewards["steps"])], sampling=sampling)
         results["base"] = {"screens": greedy_metrics(base, step_dm(), task, STEP_METRICS),
                            "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
-        save(results)
+        save(results, results_file)
         print("base", json.dumps(results["base"]), flush=True)
     if "base_episodes" in args.phases and not (args.resume and "base_episodes" in results):
         start = time.perf_counter()
@@ -181,7 +184,7 @@ def main() -> None:
                              sampling=sampling, episodes=episode_config)  # fmt: skip
         results["base_episodes"] = {"episodes": greedy_metrics(multi, episode_dm(), task, EPISODE_METRICS),
                                     "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
-        save(results)
+        save(results, results_file)
         print("base_episodes", json.dumps(results["base_episodes"]), flush=True)
 
     sft_dir = out / "sft" / "sft_adapter"
@@ -192,12 +195,13 @@ def main() -> None:
         results["sft"] = {"perplexity_before": sft.perplexity_before, "perplexity_after": sft.perplexity_after,
                           "held_out_steps": sft.held_out, "demonstrations": args.sft_demos, "steps": sft.steps,
                           "seconds": round(sft.seconds, 1)}  # fmt: skip
-        save(results)
+        save(results, results_file)
         print("sft", json.dumps(results["sft"]), flush=True)
 
     common = dict(model=args.model, batch_size=args.rl_prompts, samples_per_prompt=args.rl_samples,
                   max_new_tokens=args.max_new_tokens, learning_rate=args.rl_lr, kl_coef=args.kl_coef, seed=args.seed,
-                  init_policy_adapter=sft_dir, algorithm="grpo", max_prompt_length=args.max_prompt_length)  # fmt: skip
+                  init_policy_adapter=sft_dir, algorithm="grpo", max_prompt_length=args.max_prompt_length,
+                  temperature=args.rl_temperature)  # fmt: skip
     if "rl" in args.phases and not (args.resume and "rl" in results):
         L.seed_everything(args.seed)
         rl = run_rl_stage(out / "rl", None, prompts=str(screens), rollouts=args.rl_steps, task=task,
@@ -207,7 +211,7 @@ def main() -> None:
                          "reward_sft": rl.reward_before, "reward_rl": rl.reward_after, "win_rate": rl.win_rate,
                          "steps": rl.rollouts, "seconds": round(rl.seconds, 1), "phase_seconds": rl.phase_seconds,
                          "samples": rl.samples}  # fmt: skip
-        save(results)
+        save(results, results_file)
         print("rl", json.dumps(results["rl"]["metrics"]), "kl", rl.kl_after, flush=True)
 
     if "multistep" in args.phases and not (args.resume and "multistep" in results):
@@ -219,7 +223,7 @@ def main() -> None:
                                 "kl_to_sft": ms.kl_after, "reward_sft": ms.reward_before, "reward_rl": ms.reward_after,
                                 "steps": ms.rollouts, "seconds": round(ms.seconds, 1),
                                 "phase_seconds": ms.phase_seconds, "samples": ms.samples}  # fmt: skip
-        save(results)
+        save(results, results_file)
         print("multistep", json.dumps(results["multistep"]["metrics"]), "kl", ms.kl_after, flush=True)
 
 

@@ -1,0 +1,69 @@
+"""Greedy exact-action accuracy per screen family of UI-automation policies (LoRA adapters on SmolLM2-135M), on the
+start screens of a split: e.g. the training families' validation screens, to tell "RL learned nothing" from "RL
+learned but did not transfer to the held-out families".
+
+    python benchmarks/ui_family_eval.py --split validation --screens 200 \\
+        runs/exp_a/sft/sft_adapter runs/exp_a/rl/rl_adapters/policy
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from perl_lightning.data.prompts import PromptDataModule
+from perl_lightning.modules.policy import PolicyModule
+from perl_lightning.rewards.layer import RewardSpec
+from perl_lightning.rl.config import SamplingConfig
+from perl_lightning.sources import iter_rows
+from perl_lightning.tasks import UIAutomation
+
+
+def start_screens(task: UIAutomation, split: str, n: int, out: Path) -> Path:
+    """A dataset directory whose ``test`` split is the start screens of the split's first ``n`` episodes."""
+    rows = [r.data for r in iter_rows(task.source("sft", None), split=split) if r.data["step"] == 0][:n]
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("train", "test"):
+        (out / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return out
+
+
+def family_accuracy(adapter: str, screens: Path, task: UIAutomation) -> dict[str, list[int]]:
+    """``family -> [exact, screens]`` of the adapter's greedy actions."""
+    policy = PolicyModule("smollm2-135m-instruct", rewards=[RewardSpec(task.programmatic_rewards["steps"])],
+                          init_policy_adapter=adapter, sampling=SamplingConfig(max_new_tokens=32)).eval()  # fmt: skip
+    dm = PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=16, max_prompt_length=1024)
+    dm.tokenizer = policy.tokenizer
+    dm.setup()
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    with torch.no_grad():
+        for batch in dm.val_dataloader():
+            rollout = policy.generate(batch, SamplingConfig(max_new_tokens=32, do_sample=False))
+            exact = task.evaluate(rollout.responses, list(rollout.metadata))["exact_action"]
+            for meta, value in zip(rollout.metadata, exact.tolist(), strict=True):
+                counts[meta["family"]][0] += int(value)
+                counts[meta["family"]][1] += 1
+    return dict(counts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("adapters", nargs="+", help="policy adapter directories")
+    parser.add_argument("--split", default="validation", help="train / validation / test (held-out families)")
+    parser.add_argument("--screens", type=int, default=200)
+    parser.add_argument("--out", default="runs/ui_family_eval")
+    args = parser.parse_args()
+    task = UIAutomation()
+    screens = start_screens(task, args.split, args.screens, Path(args.out) / args.split)
+    for adapter in args.adapters:
+        counts = family_accuracy(adapter, screens, task)
+        total = sum(c[0] for c in counts.values()) / max(sum(c[1] for c in counts.values()), 1)
+        print(json.dumps({"adapter": adapter, "split": args.split, "exact": round(total, 3), "families": counts}))
+
+
+if __name__ == "__main__":
+    main()
