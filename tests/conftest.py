@@ -107,3 +107,17 @@ def _seed():
     import lightning as L
 
     L.seed_everything(0, verbose=False)
+
+
+@pytest.fixture
+def replaced_files(monkeypatch) -> list[tuple[str, str]]:
+    """Every ``os.replace(src, dst)`` of the test, recorded in order (and performed): how atomic writes land."""
+    replaced: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def record(src: str, dst: str) -> None:
+        replaced.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", record)
+    return replaced

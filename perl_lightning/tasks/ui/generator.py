@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from perl_lightning.io import atomic_write
 from perl_lightning.tasks.ui.env import UIEnvironment
 from perl_lightning.tasks.ui.families import FAMILIES, HELD_OUT_FAMILIES, TRAIN_FAMILIES
 
@@ -112,20 +111,6 @@ def episode_steps(episode: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(fd, 0o644)  # mkstemp makes 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def write_dataset(root: Path, seed: int = 0, train: int = 1200, validation: int = 200, test: int = 300) -> Path:
     """Write ``root/{episodes,steps}/{train,validation,test}.jsonl`` (each file atomically), then ``root/DONE``.
 
@@ -145,8 +130,8 @@ def write_dataset(root: Path, seed: int = 0, train: int = 1200, validation: int 
         episodes = generate_episodes(n, split_seed, families)
         steps = [row for e in episodes for row in episode_steps(e)]
         for folder, rows in (("episodes", episodes), ("steps", steps)):
-            _write_atomic(root / folder / f"{split}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    _write_atomic(marker, json.dumps(params, sort_keys=True) + "\n")
+            atomic_write(root / folder / f"{split}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write(marker, json.dumps(params, sort_keys=True) + "\n")
     return root
 
 

@@ -29,13 +29,12 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import random
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from perl_lightning.io import atomic_write
 from perl_lightning.models.embedded import cache_dir
 from perl_lightning.tasks.visual.questions import QUESTION_TYPES, annotator_answers, ask
 from perl_lightning.tasks.visual.scenes import COLORS, SHAPES, random_scene, render
@@ -112,21 +111,6 @@ def generate_rows(
     return rows
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file next to it and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(fd, 0o644)  # mkstemp makes 0600
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _png(scene: dict[str, Any], size: int) -> bytes:
     buffer = io.BytesIO()
     render(scene, size).save(buffer, format="PNG")
@@ -167,9 +151,9 @@ def write_dataset(
         rows = generate_rows(sizes[split], 3 * seed + k, held_out=split == "test", prefix=prefix)
         scenes = {r["image"]: r["scene"] for r in rows}
         for image, scene in scenes.items():
-            _write_atomic(root / image, _png(scene, image_size))
-        _write_atomic(root / f"{split}.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8"))
-    _write_atomic(marker, (json.dumps(params, sort_keys=True) + "\n").encode("utf-8"))
+            atomic_write(root / image, _png(scene, image_size))
+        atomic_write(root / f"{split}.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8"))
+    atomic_write(marker, (json.dumps(params, sort_keys=True) + "\n").encode("utf-8"))
     return root
 
 

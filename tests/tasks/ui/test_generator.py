@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import Counter
 from pathlib import Path
@@ -200,15 +199,8 @@ def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_write_dataset_splits_atomically_and_only_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    replaced: list[tuple[str, str]] = []
-    real_replace = os.replace
-
-    def record(src: str, dst: str) -> None:
-        replaced.append((str(src), str(dst)))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(generator.os, "replace", record)
+def test_write_dataset_splits_atomically_and_only_once(tmp_path: Path, replaced_files: list[tuple[str, str]]) -> None:
+    replaced = replaced_files
     root = tmp_path / "ui"
     assert write_dataset(root, seed=1, train=18, validation=12, test=10) == root
     files = [root / k / f"{s}.jsonl" for k in ("episodes", "steps") for s in ("train", "validation", "test")]

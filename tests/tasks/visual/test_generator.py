@@ -112,15 +112,8 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert generate_rows(12, 9) == generate_rows(12, 9) != generate_rows(12, 10)
 
 
-def test_write_dataset_is_atomic_and_runs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    replaced: list[tuple[str, str]] = []
-    real_replace = os.replace
-
-    def record(src: str, dst: str) -> None:
-        replaced.append((str(src), str(dst)))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(generator.os, "replace", record)
+def test_write_dataset_is_atomic_and_runs_once(tmp_path: Path, replaced_files: list[tuple[str, str]]) -> None:
+    replaced = replaced_files
     root = tmp_path / "vqa"
     assert write_dataset(root, seed=1, train=20, validation=6, test=10) == root
     files = {p for p in root.rglob("*") if p.is_file()}
@@ -150,7 +143,7 @@ def test_a_failed_write_leaves_no_temp_file_and_no_marker(tmp_path: Path, monkey
             raise OSError("disk full")
         os.rename(src, dst)
 
-    monkeypatch.setattr(generator.os, "replace", fail_on_the_third)
+    monkeypatch.setattr(os, "replace", fail_on_the_third)
     root = tmp_path / "vqa"
     with pytest.raises(OSError, match="disk full"):
         write_dataset(root, seed=0, train=10, validation=4, test=4)
