@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 from transformers import ProcessorMixin
 
-from perl_lightning.rl.types import Prompt
+from perl_lightning.rl.types import ImageInputs, Prompt
 
 #: Processor outputs that are image inputs of the model (the rest, ``input_ids`` / ``attention_mask``, are text).
 TEXT_KEYS = ("input_ids", "attention_mask", "token_type_ids", "mm_token_type_ids")
@@ -42,6 +42,39 @@ def encode_image_prompt(
             raise ValueError(f"{type(processor).__name__} returns {name} with {value.shape[0]} entries for one prompt "
                              f"of {len(images)} images: use one image per prompt with this architecture")  # fmt: skip
     return out["input_ids"][0].tolist(), pixels
+
+
+def checked_image_prompt(
+    processor: ProcessorMixin | None, prompt: Prompt, images: Sequence[Any], limit: int, what: str
+) -> tuple[list[int], dict[str, torch.Tensor]]:
+    """:func:`encode_image_prompt` for a DataModule: ``what`` (e.g. ``prompt 'q17'``) names the example in the errors.
+
+    Raises:
+        ValueError: no processor (the model is a text model), or the prompt with its image tokens is not under
+            ``limit`` tokens (prompts with images are never cut: they would lose image tokens).
+    """
+    if processor is None:
+        raise ValueError(f"{what} has images but the model is a text model (no processor): use a vision-language "
+                         "model")  # fmt: skip
+    ids, pixels = encode_image_prompt(processor, prompt, images)
+    if len(ids) >= limit:
+        raise ValueError(f"{what} is {len(ids)} tokens with its image tokens, not under {limit}: prompts with images "
+                         "are not truncated")  # fmt: skip
+    return ids, pixels
+
+
+def batch_images(pixels: Sequence[dict[str, torch.Tensor] | None], index: torch.Tensor) -> ImageInputs | None:
+    """A batch's :class:`ImageInputs` from its items' pixel tensors (``None`` for text items), ``index`` mapping rows
+    to items; ``None`` when no item has images.
+
+    Raises:
+        ValueError: the batch mixes items with and without images.
+    """
+    if all(p is None for p in pixels):
+        return None
+    if any(p is None for p in pixels):
+        raise ValueError("a batch mixes examples with and without images")
+    return ImageInputs(stack_pixels(pixels), index)  # type: ignore[arg-type]
 
 
 def stack_pixels(rows: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from perl_lightning.data.base import TokenizerDataModule, grouped_split, own_generator
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
-from perl_lightning.data.images import encode_image_prompt, stack_pixels
+from perl_lightning.data.images import batch_images, checked_image_prompt
 from perl_lightning.rl.types import ImageInputs
 from perl_lightning.sources import BadRowLog, BadRows, Row, iter_rows, require_str, validated
 from perl_lightning.tasks import PreferenceExample, Task, get_task, pairs_from_ratings
@@ -157,13 +157,8 @@ class PreferenceDataModule(TokenizerDataModule):
         with images, its pixel tensors: the prompt is then never cut, the responses lose their ends)."""
         tok, hp = self.tokenizer, self.hparams
         if example.images:
-            if self.processor is None:
-                raise ValueError("a preference pair has images but the model is a text model (no processor): use a "
-                                 "vision-language model")  # fmt: skip
-            prompt, pixels = encode_image_prompt(self.processor, example.prompt, example.images)
-            if len(prompt) >= hp.max_length:
-                raise ValueError(f"a prompt with its image tokens is {len(prompt)} tokens, not under "
-                                 f"max_length={hp.max_length}")  # fmt: skip
+            what = f"a preference pair's prompt (max_length={hp.max_length})"
+            prompt, pixels = checked_image_prompt(self.processor, example.prompt, example.images, hp.max_length, what)
             room = hp.max_length - len(prompt)
             chosen, rejected = (
                 encode_response(tok, r, hp.chat_template)[:room] for r in (example.chosen, example.rejected)
@@ -190,12 +185,7 @@ class PreferenceDataModule(TokenizerDataModule):
         sequences = [p[0] for p in pairs] + [p[1] for p in pairs]
         ids, mask = pad(sequences, self.tokenizer.pad_token_id, self.hparams.padding_side)
         pixels = [p[2] if len(p) > 2 else None for p in pairs]
-        if all(p is None for p in pixels):
-            return PreferenceBatch(ids, mask)
-        if any(p is None for p in pixels):
-            raise ValueError("a batch mixes preference pairs with and without images")
-        images = ImageInputs(stack_pixels(pixels), torch.arange(len(pairs)).repeat(2))  # type: ignore[arg-type]
-        return PreferenceBatch(ids, mask, images)
+        return PreferenceBatch(ids, mask, batch_images(pixels, torch.arange(len(pairs)).repeat(2)))
 
     def collate_responses(self, sequences: list[list[int]]) -> ResponseBatch:
         """Pad (prompt + response) sequences: (B, T)."""

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from perl_lightning.data.base import TokenizerDataModule, grouped_split, own_generator
 from perl_lightning.data.formatting import encode_prompt, pad
-from perl_lightning.data.images import encode_image_prompt, stack_pixels
+from perl_lightning.data.images import batch_images, checked_image_prompt
 from perl_lightning.rl.types import ImageInputs, Prompt
 from perl_lightning.sources import BadRowLog, BadRows, iter_rows, validated
 from perl_lightning.tasks import PromptExample, Task, get_task
@@ -171,14 +171,8 @@ class PromptDataModule(TokenizerDataModule):
         limit = self.hparams.max_prompt_length
         if not example.images:
             return encode_prompt(self.tokenizer, example.prompt, self.hparams.chat_template)[-limit:], None
-        if self.processor is None:
-            raise ValueError(f"prompt {example.row_id!r} has images but the policy is a text model (no processor): "
-                             "use a vision-language model")  # fmt: skip
-        ids, pixels = encode_image_prompt(self.processor, example.prompt, example.images)
-        if len(ids) > limit:
-            raise ValueError(f"prompt {example.row_id!r} is {len(ids)} tokens with its image tokens, over "
-                             f"max_prompt_length={limit}; prompts with images are not truncated")  # fmt: skip
-        return ids, pixels
+        return checked_image_prompt(self.processor, example.prompt, example.images, limit + 1,
+                                    f"prompt {example.row_id!r} (max_prompt_length={limit})")  # fmt: skip
 
     def setup(self, stage: str | None = None) -> None:
         """Load and tokenize once; later calls reuse the result. Items are ``(ids, example)``, and for a prompt with
@@ -196,11 +190,7 @@ class PromptDataModule(TokenizerDataModule):
         """Left-pad a batch of prompts: (B, P), with their texts, row ids and fields (and images, one entry a row)."""
         ids, mask = pad([item[0] for item in items], self.tokenizer.pad_token_id, side="left")
         examples, pixels = [item[1] for item in items], [item[2] if len(item) > 2 else None for item in items]
-        images = None
-        if any(px is not None for px in pixels):
-            if any(px is None for px in pixels):
-                raise ValueError("a batch mixes prompts with and without images")
-            images = ImageInputs(stack_pixels(pixels), torch.arange(len(items)))  # type: ignore[arg-type]
+        images = batch_images(pixels, torch.arange(len(items)))
         return PromptBatch(ids, mask, [e.prompt for e in examples], [e.row_id for e in examples],
                            [e.metadata for e in examples], images)  # fmt: skip
 

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from perl_lightning.data.base import ResumableSampler, TokenizerDataModule, grouped_split, own_generator
 from perl_lightning.data.formatting import encode_prompt, encode_response, pad, truncate_pair
-from perl_lightning.data.images import encode_image_prompt, stack_pixels
+from perl_lightning.data.images import batch_images, checked_image_prompt
 from perl_lightning.rl.supervised import IGNORE_INDEX
 from perl_lightning.rl.types import ImageInputs
 from perl_lightning.sources import BadRowLog, BadRows, iter_rows, validated
@@ -54,12 +54,7 @@ def sft_batch(examples: Sequence[EncodedDemonstration], pad_id: int) -> SFTBatch
     labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
     for i, example in enumerate(examples):
         labels[i, : example.prompt_length] = IGNORE_INDEX
-    pixels = [e.pixels for e in examples]
-    if all(p is None for p in pixels):
-        return SFTBatch(ids, mask, labels)
-    if any(p is None for p in pixels):
-        raise ValueError("a batch mixes demonstrations with and without images")
-    return SFTBatch(ids, mask, labels, ImageInputs(stack_pixels(pixels), torch.arange(len(examples))))  # type: ignore
+    return SFTBatch(ids, mask, labels, batch_images([e.pixels for e in examples], torch.arange(len(examples))))
 
 
 def length_grouped_order(
@@ -240,13 +235,9 @@ class SFTDataModule(TokenizerDataModule):
     def _encode_with_images(self, example: Demonstration) -> EncodedDemonstration:
         """A demonstration whose prompt has images: the processor's ids (image tokens expanded) and pixel tensors.
         The prompt is never cut (it would lose image tokens); the response loses its end when the pair is too long."""
-        if self.processor is None:
-            raise ValueError("a demonstration has images but the model is a text model (no processor): use a "
-                             "vision-language model")  # fmt: skip
-        prompt, pixels = encode_image_prompt(self.processor, example.prompt, example.images)
         limit = self.hparams.max_length
-        if len(prompt) >= limit:
-            raise ValueError(f"a prompt with its image tokens is {len(prompt)} tokens, not under max_length={limit}")
+        prompt, pixels = checked_image_prompt(self.processor, example.prompt, example.images, limit,
+                                              f"a demonstration's prompt (max_length={limit})")  # fmt: skip
         response = encode_response(self.tokenizer, example.response, self.hparams.chat_template)
         return EncodedDemonstration(prompt + response[: limit - len(prompt)], len(prompt), pixels)
 
