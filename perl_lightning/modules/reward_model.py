@@ -180,14 +180,19 @@ class RewardModelModule(FineTuneModule):
         """Rewards (N,) for sequences (N, T), read at each row's last non-padding token (either padding side); a
         VLM reward model reads the rows' ``images`` too."""
         if self.processor is not None:
-            hidden = last_hidden_state(self.model, input_ids, attention_mask, images)  # (N, T, H)
-            last = hidden[torch.arange(hidden.shape[0], device=hidden.device), last_token_index(attention_mask)]
             head = score_projection(self.model)
-            return head(last.to(head.weight.dtype)).squeeze(-1).float()
+            return head(self._vlm_features(input_ids, attention_mask, images).to(head.weight.dtype)).squeeze(-1).float()
         out = self.model(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids_from_mask(attention_mask)
         )
         return out.logits[:, 0].float()
+
+    def _vlm_features(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, images: ImageInputs | None
+    ) -> torch.Tensor:
+        """What a VLM reward model's score head reads: the LM's last hidden state at each row's last real token."""
+        hidden = last_hidden_state(self.model, input_ids, attention_mask, images)  # (N, T, H)
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last_token_index(attention_mask)]
 
     @torch.no_grad()
     def reward(self, prompts: list[str], responses: list[str], max_length: int = 512) -> torch.Tensor:
@@ -301,8 +306,7 @@ class RewardModelModule(FineTuneModule):
                 mask = micro.attention_mask
                 if self.processor is not None:  # a VLM's head reads the LM's last hidden state, image included
                     with torch.no_grad():
-                        hidden = last_hidden_state(self.model, micro.input_ids, mask, getattr(micro, "images", None))
-                    feats = hidden[torch.arange(hidden.shape[0]), last_token_index(mask)].float()
+                        feats = self._vlm_features(micro.input_ids, mask, getattr(micro, "images", None)).float()
                 else:
                     feats = score_head_inputs(self.model, micro.input_ids, mask,
                                               position_ids=position_ids_from_mask(mask))  # fmt: skip

@@ -69,3 +69,21 @@ def test_vlm_reward_model_learns_image_pairs_and_rides_on_the_policy_backbone(tm
     with torch.no_grad():
         expected = rm(rollout.sequences, rollout.attention_mask, rollout.images)
     torch.testing.assert_close(policy.score(rollout).total, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_vlm_probe_head_fits_the_images_features(tmp_path) -> None:
+    """``head_init: probe`` on a VLM: the head is fitted on the LM's last hidden states (images included) and then
+    ranks the training pairs as the probe does."""
+    folder = _vqa_folder(tmp_path / "data", n=24)
+    rm = RewardModelModule("tiny-llava", lora=LoRAConfig(r=4, alpha=8), head_init="probe")
+    dm = PreferenceDataModule(task=RedOrBlue(), path=str(folder), split="train", val_split="test", batch_size=16,
+                              max_length=96)  # fmt: skip
+    dm.tokenizer, dm.processor = rm.tokenizer, rm.processor
+    dm.setup()
+    rm.fit_probe_head(dm.train_dataloader())
+    rm.eval()
+    batch = dm.collate(dm.encoded["train"])
+    with torch.no_grad():
+        chosen, rejected = rm(batch.input_ids, batch.attention_mask, batch.images).split(batch.num_pairs)
+    assert rm.model.base_model.model.score.modules_to_save["default"].weight.abs().sum() > 0, "the head was set"
+    assert (chosen > rejected).float().mean() >= 0.75, (chosen, rejected)
