@@ -88,11 +88,18 @@ def to_peft_config(lora: LoRAConfig, model: nn.Module, task_type: TaskType | Non
         raise ValueError(f"lora.train_projector / train_vision_tower apply to vision-language models; "
                          f"{type(model).__name__} has no vision tower")  # fmt: skip
     modules_to_save = lora.modules_to_save if lora.modules_to_save is not None else head_names(model)
+    return peft_lora_config(lora, lora.target_modules or default_target_modules(model), modules_to_save, task_type)
+
+
+def peft_lora_config(
+    lora: LoRAConfig, target_modules: list[str] | str, modules_to_save: list[str], task_type: TaskType | None
+) -> LoraConfig:
+    """peft's ``LoraConfig`` of ``lora``'s hyper-parameters with the given targets and fully trained modules."""
     return LoraConfig(
         r=lora.r,
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
-        target_modules=lora.target_modules or default_target_modules(model),
+        target_modules=target_modules,
         modules_to_save=modules_to_save or None,
         use_rslora=lora.use_rslora,
         task_type=task_type,

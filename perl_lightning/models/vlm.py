@@ -43,7 +43,7 @@ from transformers import (
     ProcessorMixin,
 )
 
-from perl_lightning.models.adapters import LoRAConfig, default_target_modules, head_names
+from perl_lightning.models.adapters import LoRAConfig, default_target_modules, head_names, peft_lora_config
 from perl_lightning.models.backbone import TINY_MODELS, load_tokenizer, resolve_dtype, resolve_model_path
 from perl_lightning.models.forward import transformers_model
 
@@ -317,16 +317,7 @@ def vlm_peft_config(lora: LoRAConfig, model: nn.Module, task_type: TaskType | No
     targets = language_model_lora_targets(model, lora.target_modules)
     save = vision_modules_to_save(model, projector=lora.train_projector, vision_tower=lora.train_vision_tower)
     heads = lora.modules_to_save if lora.modules_to_save is not None else head_names(transformers_model(model))
-    return LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=targets,
-        modules_to_save=[*save, *heads] or None,
-        use_rslora=lora.use_rslora,
-        task_type=task_type,
-        **lora.extra,
-    )
+    return peft_lora_config(lora, targets, [*save, *heads], task_type)
 
 
 def add_score_head(model: PreTrainedModel) -> PreTrainedModel:
