@@ -138,6 +138,10 @@ def main() -> None:
     parser.add_argument("--rl-lr", type=float, default=2e-4)
     parser.add_argument("--rl-temperature", type=float, default=0.9, help="sampling temperature of the RL rollouts")
     parser.add_argument("--kl-coef", type=float, default=0.02)
+    credit = (
+        "partial credit of the step reward, e.g. element=0 kind=0 for exact-match only (see tasks.ui.actions.Credit)"
+    )
+    parser.add_argument("--rl-credit", nargs="*", default=[], metavar="NAME=VALUE", help=credit)
     parser.add_argument("--episode-steps", type=int, default=8)
     parser.add_argument("--max-turns", type=int, default=5)
     parser.add_argument("--max-prompt-length", type=int, default=1024)
@@ -202,10 +206,12 @@ def main() -> None:
                   max_new_tokens=args.max_new_tokens, learning_rate=args.rl_lr, kl_coef=args.kl_coef, seed=args.seed,
                   init_policy_adapter=sft_dir, algorithm="grpo", max_prompt_length=args.max_prompt_length,
                   temperature=args.rl_temperature)  # fmt: skip
+    credit = {name: float(value) for name, value in (item.split("=", 1) for item in args.rl_credit)}
+    step_reward = RewardSpec(task.programmatic_rewards["steps"], args={"credit": credit} if credit else None)
     if "rl" in args.phases and not (args.resume and "rl" in results):
         L.seed_everything(args.seed)
         rl = run_rl_stage(out / "rl", None, prompts=str(screens), rollouts=args.rl_steps, task=task,
-                          rewards=[RewardSpec(task.programmatic_rewards["steps"])], eval_prompts=args.eval_screens,
+                          rewards=[step_reward], eval_prompts=args.eval_screens,
                           val_split="test", **common)  # fmt: skip
         results["rl"] = {"metrics": stage_metrics(rl, STEP_METRICS, args.eval_screens), "kl_to_sft": rl.kl_after,
                          "reward_sft": rl.reward_before, "reward_rl": rl.reward_after, "win_rate": rl.win_rate,

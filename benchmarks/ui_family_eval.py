@@ -2,6 +2,10 @@
 start screens of a split: e.g. the training families' validation screens, to tell "RL learned nothing" from "RL
 learned but did not transfer to the held-out families".
 
+With two or more adapters, each later one is compared with the first on the same screens: the difference of their
+accuracies with its paired standard error (``sd(b_i - a_i) / sqrt(n)``; screens both get right or both get wrong do
+not add noise, so this is tighter than combining two binomial errors).
+
     python benchmarks/ui_family_eval.py --split validation --screens 200 \\
         runs/exp_a/sft/sft_adapter runs/exp_a/rl/rl_adapters/policy
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,22 +37,33 @@ def start_screens(task: UIAutomation, split: str, n: int, out: Path) -> Path:
     return out
 
 
-def family_accuracy(adapter: str, screens: Path, task: UIAutomation) -> dict[str, list[int]]:
-    """``family -> [exact, screens]`` of the adapter's greedy actions."""
+def family_accuracy(adapter: str, screens: Path, task: UIAutomation) -> tuple[dict[str, list[int]], list[float]]:
+    """``family -> [exact, screens]`` of the adapter's greedy actions, and the exact score per screen (in order)."""
     policy = PolicyModule("smollm2-135m-instruct", rewards=[RewardSpec(task.programmatic_rewards["steps"])],
                           init_policy_adapter=adapter, sampling=SamplingConfig(max_new_tokens=32)).eval()  # fmt: skip
     dm = PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=16, max_prompt_length=1024)
     dm.tokenizer = policy.tokenizer
     dm.setup()
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    scores: list[float] = []
     with torch.no_grad():
         for batch in dm.val_dataloader():
             rollout = policy.generate(batch, SamplingConfig(max_new_tokens=32, do_sample=False))
             exact = task.evaluate(rollout.responses, list(rollout.metadata))["exact_action"]
+            scores += exact.tolist()
             for meta, value in zip(rollout.metadata, exact.tolist(), strict=True):
                 counts[meta["family"]][0] += int(value)
                 counts[meta["family"]][1] += 1
-    return dict(counts)
+    return dict(counts), scores
+
+
+def paired_difference(first: list[float], second: list[float]) -> dict[str, float]:
+    """Mean of ``second_i - first_i`` with its paired standard error, and the difference in standard errors."""
+    diffs = [b - a for a, b in zip(first, second, strict=True)]
+    n = len(diffs)
+    mean = sum(diffs) / n
+    se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / max(n - 1, 1) / n)
+    return {"diff": round(mean, 4), "paired_se": round(se, 4), "diff_in_se": round(mean / max(se, 1e-12), 2), "n": n}
 
 
 def main() -> None:
@@ -59,10 +75,15 @@ def main() -> None:
     args = parser.parse_args()
     task = UIAutomation()
     screens = start_screens(task, args.split, args.screens, Path(args.out) / args.split)
+    first: list[float] | None = None
     for adapter in args.adapters:
-        counts = family_accuracy(adapter, screens, task)
+        counts, scores = family_accuracy(adapter, screens, task)
         total = sum(c[0] for c in counts.values()) / max(sum(c[1] for c in counts.values()), 1)
-        print(json.dumps({"adapter": adapter, "split": args.split, "exact": round(total, 3), "families": counts}))
+        line = {"adapter": adapter, "split": args.split, "exact": round(total, 3), "families": counts}
+        if first is not None:
+            line["vs_first"] = paired_difference(first, scores)
+        first = scores if first is None else first
+        print(json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":
