@@ -3,12 +3,16 @@
 Without ``--task`` it trains a LoRA reward model (Bradley-Terry) on the built-in preference pairs, then a LoRA policy
 with RLOO on the built-in prompts against that reward adapter on the same frozen backbone (Hydra layout).
 
-With ``--task summarization | harmlessness | helpfulness | dialogue | ui_automation`` it runs the task's stages on
+With ``--task summarization | harmlessness | helpfulness | dialogue | ui_automation | vqa`` it runs the task's stages on
 its built-in sample (or ``--sft-data`` / ``--rm-data`` / ``--rl-data``): LoRA SFT on the demonstrations, the reward
 model (pairwise, or pointwise on Taskmaster's thumbs up/down), then RL starting from the SFT adapter, whose frozen
 copy is the reference. Every stage reports its held-out metrics before and after training: SFT perplexity; RM
 accuracy (and AUROC / ECE for pointwise); RL reward, KL to the initial policy, win rate and the task's metrics
 (ROUGE for summarization, well-formed turns for dialogue, exact action / element accuracy for UI automation).
+
+VQA (``--task vqa``) runs on a vision-language model: by default the embedded ``smollm2-135m-vlm``, whose alignment
+pre-stage (a vision tower and projector trained onto the frozen SmolLM2, ``--align-steps``) runs first if its cache
+was never built; every stage then sees the images. RL trains on the VQA accuracy by default.
 
 UI automation trains RL on its programmatic reward by default (``--rl-reward function``: the scorer against the gold
 action; ``rm`` or ``both`` bring in the reward model), evaluates on screen families held out of training, and adds a
@@ -24,9 +28,10 @@ import argparse
 import time
 from pathlib import Path
 
+from perl_lightning.models.embedded import SMOLLM2, SMOLLM2_VLM
 from perl_lightning.modules.episodes import EpisodeConfig
 from perl_lightning.rewards.layer import RewardSpec
-from perl_lightning.stages import run_reward_stage, run_rl_stage, run_sft_stage
+from perl_lightning.stages import ensure_embedded_vlm, run_reward_stage, run_rl_stage, run_sft_stage
 from perl_lightning.tasks import TASKS, Task, get_task
 
 
@@ -36,7 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--task", choices=sorted(t for t in TASKS if t != "generic"), default=None,
                         help="task whose schema, built-in sample, stages and metrics to use")  # fmt: skip
-    parser.add_argument("--model", default="smollm2-135m-instruct", help="base model (embedded name, hub id, path)")
+    parser.add_argument("--model", default=None,
+                        help="base model (embedded name, hub id, path; default: smollm2-135m-instruct, or "
+                             "smollm2-135m-vlm for tasks with images)")  # fmt: skip
+    parser.add_argument(
+        "--align-steps",
+        type=int,
+        default=3000,
+        help="steps of smollm2-135m-vlm's alignment pre-stage, if it has to run (tasks with images)",
+    )
     parser.add_argument("--out", default="runs/pipeline", help="output directory")
     parser.add_argument("--sft-data", default=None, help="SFT demonstrations (default: the task's built-in sample)")
     parser.add_argument("--sft-steps", type=int, default=20, help="SFT optimizer steps (0 skips SFT; tasks only)")
@@ -70,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = Path(args.out)
     task = get_task(args.task) if args.task else None
+    if args.model is None:
+        args.model = SMOLLM2_VLM if task is not None and task.needs_images else SMOLLM2
+    if args.model == SMOLLM2_VLM:
+        ensure_embedded_vlm(out, args.align_steps, args.seed)
     sft = task is not None and "sft" in task.stages() and args.sft_steps > 0
     multistep = task is not None and "episodes" in task.programmatic_rewards and args.episode_rollouts > 0
     names = (["SFT"] if sft else []) + ["reward model"] + (["RL"] if args.rl_rollouts > 0 else [])

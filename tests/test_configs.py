@@ -9,8 +9,9 @@ import pytest
 from perl_lightning.cli import PerlCLI
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-TASKS = ("summarization", "harmlessness", "helpfulness", "dialogue", "ui_automation")
-MULTISTEP = {"ui_automation"}  # tasks with an environment: also rl_multistep jobs
+TASKS = ("summarization", "harmlessness", "helpfulness", "dialogue", "ui_automation", "vqa")
+#: Jobs beyond sft / rm / rl: the multi-step RL of tasks with an environment, the embedded VLM's alignment pre-stage.
+EXTRA_STAGES = {"ui_automation": ("rl_multistep",), "vqa": ("align",)}
 PIECE_DIRS = ("callbacks", "logger", "precision", "strategy")
 TASK_JOBS = sorted(p for task in TASKS for p in (CONF / task).glob("*.yaml"))
 JOBS = sorted(CONF.glob("*.yaml")) + TASK_JOBS
@@ -36,7 +37,7 @@ def test_expected_configs_exist():
     assert {"wandb.yaml", "csv.yaml"} <= {p.name for p in PIECES}
     assert {p.parent.name for p in CONF.glob("*/*.yaml")} == set(TASKS) | set(PIECE_DIRS)
     for task in TASKS:
-        stages = ("sft", "rm", "rl", "rl_multistep") if task in MULTISTEP else ("sft", "rm", "rl")
+        stages = ("sft", "rm", "rl", *EXTRA_STAGES.get(task, ()))
         assert {p.name for p in (CONF / task).glob("*.yaml")} == {
             f"{stage}{size}.yaml" for stage in stages for size in ("", "_tiny")
         }
@@ -120,6 +121,16 @@ def test_scaling_pieces_only_add_to_the_job(piece: Path, job: str):
         assert merged.strategy.class_path.startswith("lightning.pytorch.strategies.")
     else:
         assert merged.precision == "bf16-mixed"
+
+
+def test_vqa_configs_run_on_the_aligned_embedded_vlm():
+    """align.yaml writes smollm2-135m-vlm into the cache (its default save_dir); the stages load it by that name."""
+    align = parse("--config", str(CONF / "vqa" / "align.yaml")).model
+    assert align.class_path == "perl_lightning.modules.VisionAlignModule"
+    assert align.init_args.save_dir is None and align.init_args.language_model == "smollm2-135m-instruct"
+    for stage in ("sft", "rm", "rl"):
+        assert parse("--config", str(CONF / "vqa" / f"{stage}.yaml")).model.init_args.model == "smollm2-135m-vlm"
+        assert parse("--config", str(CONF / "vqa" / f"{stage}_tiny.yaml")).model.init_args.model == "tiny-llava"
 
 
 def test_task_configs_chain_the_stages():

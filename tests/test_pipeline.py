@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import perl_lightning.pipeline as pipeline
 from perl_lightning.pipeline import _rl_rewards, main
 from perl_lightning.stages import run_reward_stage, run_rl_stage
 from perl_lightning.tasks import get_task
@@ -65,6 +66,30 @@ def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_s
     assert "[4/4] multi-step RL" in out and "multi-step RL on held-out episodes" in out
     assert "task metric exact_action" in out and "task metric success" in out and "task metric episode_steps" in out
     assert (tmp_path / "multistep" / "rl_adapters" / "policy" / "adapter_model.safetensors").is_file()
+
+
+def test_main_runs_vqa_on_a_vision_language_model(tmp_path, capsys):
+    args = ["--task", "vqa", "--model", "tiny-llava", "--sft-steps", "1", "--rm-steps", "1", "--rl-rollouts", "1",
+            "--rl-prompts", "2", "--rl-new-tokens", "4", "--max-length", "128", "--rl-eval-prompts", "2",
+            "--batch-size", "2", "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "[3/3] RL" in out and "task metric vqa_accuracy" in out
+    assert (tmp_path / "rl_adapters" / "policy" / "adapter_model.safetensors").is_file()
+
+
+def test_vqa_defaults_to_the_embedded_vlm_and_builds_it_first(tmp_path, monkeypatch):
+    """Without --model a task with images runs on smollm2-135m-vlm, aligning it first when its cache is missing."""
+    built: list[tuple[Path, int]] = []
+
+    def stop_after_align(out: Path, steps: int, seed: int) -> Path:
+        built.append((out, steps))
+        raise SystemExit("aligned")
+
+    monkeypatch.setattr(pipeline, "ensure_embedded_vlm", stop_after_align)
+    with pytest.raises(SystemExit, match="aligned"):
+        main(["--task", "vqa", "--align-steps", "7", "--out", str(tmp_path)])
+    assert built == [(tmp_path, 7)]
 
 
 def test_rl_reward_choice():

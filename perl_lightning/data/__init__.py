@@ -3,9 +3,11 @@
 from perl_lightning.data.preference import PreferenceBatch, PreferenceDataModule
 from perl_lightning.data.prompts import PromptBatch, PromptDataModule
 from perl_lightning.data.rated import RatedBatch, RatedDataModule
+from perl_lightning.data.scenes import CaptionBatch, SceneCaptionDataModule
 from perl_lightning.data.sft import SFTBatch, SFTDataModule
 
 __all__ = [
+    "CaptionBatch",
     "PreferenceBatch",
     "PreferenceDataModule",
     "PromptBatch",
@@ -13,5 +15,6 @@ __all__ = [
     "RatedBatch",
     "RatedDataModule",
     "SFTBatch",
+    "SceneCaptionDataModule",
     "SFTDataModule",
 ]

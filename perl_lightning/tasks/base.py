@@ -226,6 +226,9 @@ class Task:
     programmatic_rewards: ClassVar[dict[str, str]] = {}
     #: Python reward functions this task offers (``module:function``), usable as ``rewards: [{source: ...}]``.
     reward_functions: ClassVar[tuple[str, ...]] = ()
+    #: Prompts carry images: the stages need a vision-language model (``perl pipeline`` then defaults to the
+    #: embedded ``smollm2-135m-vlm``).
+    needs_images: ClassVar[bool] = False
 
     # ---- stages (override the ones the task has) -----------------------------------------------------------------
     def demonstration(self, row: Row) -> Demonstration | None:

@@ -104,6 +104,7 @@ class VQA(Task):
     builtin_val_split: ClassVar[str | None] = "test"  # unseen colour-shape combinations
     programmatic_rewards: ClassVar[dict[str, str]] = {"steps": "perl_lightning.tasks.vqa:vqa_reward"}
     reward_functions: ClassVar[tuple[str, ...]] = ("perl_lightning.tasks.vqa:vqa_reward",)
+    needs_images: ClassVar[bool] = True
 
     def __init__(self, seed: int = 0, train: int = 2000, image_size: int = 64, instruction: str = INSTRUCTION) -> None:
         self.seed, self.train, self.image_size, self.instruction = seed, train, image_size, instruction
