@@ -1,0 +1,237 @@
+"""VQA on the embedded VLM (CPU): alignment pre-stage -> LoRA SFT -> reward model -> GRPO, measured on held-out
+questions about unseen colour-shape combinations, plus the VLM's one-backbone vs separate-copies memory.
+
+Phases (each one's figures are saved as soon as it ends; ``--resume`` skips the phases already in the results):
+
+1. ``align``: the alignment pre-stage (``VisionAlignModule``: SigLIP-style tower + projector onto the frozen SmolLM2,
+   ``--align-steps`` steps of 32 scenes) into ``<out>/vlm``; nearest-embedding decoding accuracy of the size /
+   colour / shape slots on validation scenes, for seen and held-out combinations, before and after.
+2. ``base``: the aligned VLM without adapters, greedy, on the first ``--eval-questions`` test questions (every one
+   about a held-out colour-shape combination): VQA accuracy and exact match.
+3. ``sft``: LoRA SFT on the language model (``--sft-steps`` steps of 8 training questions); held-out perplexity, and
+   the SFT policy's greedy accuracy on the same test questions.
+4. ``rm``: a LoRA reward model (Bradley-Terry) on correct vs wrong answers to the same question about the same image;
+   held-out pairwise accuracy against chance (0.5).
+5. ``rl``: GRPO from the SFT adapter (its frozen copy is the reference) with the VQA accuracy as reward, on training
+   questions; greedy accuracy on the test questions before (= SFT) and after, the same items: the difference's
+   standard error is the paired one (``sd(after_i - before_i) / sqrt(n)``); KL to the SFT policy.
+6. ``memory``: bytes of the distinct parameter and buffer tensors a PPO run holds (policy, value, reference) with
+   one VLM backbone and adapters (hydra) vs a copy per role (separate), and their ratio. (A reward adapter on its own
+   VLM copy is not supported, so the separate layout's reward is the programmatic one here.)
+
+Writes ``benchmarks/results/vqa-cpu.json``.
+
+    python benchmarks/vqa.py                 # ~1 h on 2 CPU cores
+    python benchmarks/vqa.py --resume        # continue after an interruption
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import resource
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from perl_lightning.data.prompts import PromptDataModule
+from perl_lightning.models.adapters import LoRAConfig
+from perl_lightning.modules.optim import OptimConfig
+from perl_lightning.modules.policy import PolicyModule
+from perl_lightning.rewards.layer import RewardSpec
+from perl_lightning.rl.config import KLConfig, SamplingConfig, UpdateConfig
+from perl_lightning.stages import logged_steps, run_align_stage, run_reward_stage, run_sft_stage
+from perl_lightning.tasks import VQA
+
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / "vqa-cpu.json"
+METRICS = ("vqa_accuracy", "exact_match")
+
+
+def save(results: dict, path: Path) -> None:
+    """Write the results atomically (an interrupted run keeps the previous file whole)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def mean_se(values: list[float]) -> dict[str, float]:
+    n = len(values)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / max(n - 1, 1))
+    return {"value": mean, "se": sd / math.sqrt(n), "n": n}
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def eval_dm(task: VQA, n: int) -> PromptDataModule:
+    return PromptDataModule(task=task, val_limit=n, eval_batch_size=32, max_prompt_length=192)
+
+
+def greedy_scores(policy: PolicyModule, dm: PromptDataModule, task: VQA) -> dict[str, list[float]]:
+    """Per held-out question, the policy's greedy answer's metrics (same order every call)."""
+    dm.tokenizer = policy.tokenizer
+    dm.processor = policy.processor
+    dm.setup()
+    scores: dict[str, list[float]] = {m: [] for m in METRICS}
+    config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, do_sample=False)
+    with torch.no_grad():
+        for batch in dm.val_dataloader():
+            rollout = policy.generate(batch, config)
+            metrics = task.evaluate(rollout.responses, list(rollout.metadata))
+            for m in METRICS:
+                scores[m] += metrics[m].tolist()
+    return scores
+
+
+def paired(before: list[float], after: list[float]) -> dict[str, float]:
+    diff = mean_se([a - b for a, b in zip(after, before, strict=True)])
+    return {"before": mean_se(before), "after": mean_se(after), "diff": diff["value"], "diff_se": diff["se"],
+            "diff_in_se": diff["value"] / max(diff["se"], 1e-12)}  # fmt: skip
+
+
+def policy_module(model: str, args: argparse.Namespace, init: Path | None, layout: str = "hydra") -> PolicyModule:
+    return PolicyModule(
+        model=model,
+        algorithm="grpo",
+        layout=layout,
+        lora=LoRAConfig(r=args.lora_rank, alpha=2 * args.lora_rank),
+        init_policy_adapter=str(init) if init else None,
+        rewards=[RewardSpec("perl_lightning.tasks.vqa:vqa_reward")],
+        sampling=SamplingConfig(max_new_tokens=args.max_new_tokens, temperature=args.rl_temperature),
+        kl=KLConfig(coef=args.kl_coef),
+        update=UpdateConfig(samples_per_prompt=args.rl_samples),
+        optim=OptimConfig(learning_rate=args.rl_lr, schedule="constant"),
+        save_dir=str(Path(args.out) / "rl" / "rl_adapters"),
+    )
+
+
+def tensor_bytes(*modules: torch.nn.Module) -> int:
+    """Bytes of the distinct parameter and buffer storages the modules hold (shared tensors counted once)."""
+    seen: dict[int, int] = {}
+    for module in modules:
+        for t in [*module.parameters(), *module.buffers()]:
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+    return sum(seen.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="runs/bench_vqa")
+    parser.add_argument("--resume", action="store_true", help="skip the phases already in the results file")
+    parser.add_argument("--results", default=str(RESULTS_FILE), help="the results file (JSON)")
+    parser.add_argument("--align-steps", type=int, default=3000)
+    parser.add_argument(
+        "--align-combos",
+        choices=("all", "seen"),
+        default="all",
+        help="colour-shape combinations of the alignment scenes (seen: the VQA training split's)",
+    )
+    parser.add_argument("--eval-questions", type=int, default=400)
+    parser.add_argument("--sft-steps", type=int, default=100)
+    parser.add_argument("--sft-lr", type=float, default=5e-4)
+    parser.add_argument("--lora-rank", type=int, default=16)
+    parser.add_argument("--rm-steps", type=int, default=60)
+    parser.add_argument("--rl-steps", type=int, default=40)
+    parser.add_argument("--rl-prompts", type=int, default=8)
+    parser.add_argument("--rl-samples", type=int, default=8)
+    parser.add_argument("--rl-lr", type=float, default=1e-4)
+    parser.add_argument("--rl-temperature", type=float, default=1.0)
+    parser.add_argument("--kl-coef", type=float, default=0.02)
+    parser.add_argument("--max-new-tokens", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--phases", nargs="+", default=["align", "base", "sft", "rm", "rl", "memory"])
+    args = parser.parse_args()
+    out, results_file = Path(args.out), Path(args.results)
+    results = json.loads(results_file.read_text()) if args.resume and results_file.exists() else {}
+    machine = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+               "torch": torch.__version__}  # fmt: skip
+    results.update(settings=vars(args), machine=machine)
+    task = VQA(seed=args.seed)
+    model = str(out / "vlm")
+
+    def done(phase: str) -> bool:
+        return phase not in args.phases or (args.resume and phase in results)
+
+    if not done("align") or not (out / "vlm" / "config.json").exists():
+        align = run_align_stage(out / "align", steps=args.align_steps, save_dir=out / "vlm", seed=args.seed,
+                                combos=args.align_combos)  # fmt: skip
+        results["align"] = {"before": align.before, "after": align.after, "steps": align.steps,
+                            "seconds": round(align.seconds, 1), "peak_rss_gib": round(peak_rss_gib(), 2)}  # fmt: skip
+        save(results, results_file)
+        print("align", json.dumps(results["align"]), flush=True)
+    if not done("base"):
+        start = time.perf_counter()
+        scores = greedy_scores(policy_module(model, args, None), eval_dm(task, args.eval_questions), task)
+        results["base"] = {m: mean_se(v) for m, v in scores.items()} | {"seconds": round(time.perf_counter() - start)}
+        save(results, results_file)
+        print("base", json.dumps(results["base"]), flush=True)
+    sft_dir = out / "sft" / "sft_adapter"
+    if not done("sft") or (not sft_dir.exists() and any(p in args.phases for p in ("rl", "memory"))):
+        sft = run_sft_stage(out / "sft", task, model, None, args.sft_steps, 8, 192, args.lora_rank, args.sft_lr,
+                            args.seed, val_limit=128)  # fmt: skip
+        scores = greedy_scores(policy_module(model, args, sft_dir), eval_dm(task, args.eval_questions), task)
+        results["sft"] = {"perplexity_before": sft.perplexity_before, "perplexity_after": sft.perplexity_after,
+                          "steps": sft.steps, "seconds": round(sft.seconds, 1),
+                          "peak_rss_gib": round(peak_rss_gib(), 2),
+                          **{m: mean_se(v) for m, v in scores.items()}}  # fmt: skip
+        save(results, results_file)
+        print("sft", json.dumps(results["sft"]), flush=True)
+    if not done("rm"):
+        rm = run_reward_stage(out / "rm", model, None, args.rm_steps, 8, 192, args.lora_rank, None, args.seed,
+                              task=task, limit=2000)  # fmt: skip
+        se = math.sqrt(rm.accuracy_after * (1 - rm.accuracy_after) / max(rm.held_out, 1))
+        results["rm"] = {"accuracy_before": rm.accuracy_before, "accuracy_after": rm.accuracy_after, "se": se,
+                         "above_chance_in_se": (rm.accuracy_after - 0.5) / max(se, 1e-12), "pairs": rm.held_out,
+                         "steps": rm.steps, "seconds": round(rm.seconds, 1)}  # fmt: skip
+        save(results, results_file)
+        print("rm", json.dumps(results["rm"]), flush=True)
+    if not done("rl"):
+        L.seed_everything(args.seed)
+        policy = policy_module(model, args, sft_dir)
+        dm = eval_dm(task, args.eval_questions)
+        before = greedy_scores(policy, dm, task)
+        train_dm = PromptDataModule(task=task, batch_size=args.rl_prompts, max_prompt_length=192, seed=args.seed,
+                                    val_limit=64, eval_batch_size=32)  # fmt: skip
+        logger = L.pytorch.loggers.CSVLogger(str(out / "rl"), name="policy")
+        trainer = L.Trainer(accelerator="cpu", max_steps=args.rl_steps, logger=logger, enable_checkpointing=False,
+                            limit_val_batches=2, num_sanity_val_steps=0, val_check_interval=args.rl_steps,
+                            log_every_n_steps=1, enable_model_summary=False)  # fmt: skip
+        start = time.perf_counter()
+        trainer.fit(policy, train_dm)
+        seconds = time.perf_counter() - start
+        after = greedy_scores(policy, dm, task)
+        steps = logged_steps(logger)
+        results["rl"] = {m: paired(before[m], after[m]) for m in METRICS} | {
+            "kl_to_sft": float(trainer.callback_metrics.get("val/kl", float("nan"))),
+            "train_reward": [round(float(s["rl/reward_mean"]), 3) for s in steps],
+            "steps": len(steps), "seconds": round(seconds, 1), "seconds_per_step": round(seconds / len(steps), 2),
+            "peak_rss_gib": round(peak_rss_gib(), 2)}  # fmt: skip
+        save(results, results_file)
+        print("rl", json.dumps({m: results["rl"][m] for m in METRICS}), "kl", results["rl"]["kl_to_sft"], flush=True)
+    if not done("memory"):
+        sizes = {}
+        for layout in ("hydra", "separate"):
+            policy = PolicyModule(model=model, algorithm="ppo", layout=layout, lora=LoRAConfig(r=args.lora_rank),
+                                  init_policy_adapter=str(sft_dir),
+                                  rewards=[RewardSpec("perl_lightning.tasks.vqa:vqa_reward")])  # fmt: skip
+            sizes[layout] = tensor_bytes(policy)
+            del policy
+        roles = (
+            "policy, value (PPO), reference; the reward is the VQA accuracy (a reward adapter on its own VLM copy "
+            "is not supported: it would lose the image)"
+        )
+        ratio = sizes["hydra"] / sizes["separate"]
+        results["memory"] = {"bytes": sizes, "ratio_hydra_over_separate": ratio, "roles": roles}
+        save(results, results_file)
+        print("memory", json.dumps(results["memory"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
