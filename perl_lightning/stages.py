@@ -64,6 +64,18 @@ def _validate(module: L.LightningModule, dm: L.LightningDataModule, **kwargs) ->
     return {k: float(v) for k, v in metrics.items()}
 
 
+def _measured_fit(
+    module: L.LightningModule, dm: L.LightningDataModule, out: Path, name: str, steps: int, log_every_n_steps: int
+) -> tuple[dict[str, float], dict[str, float], float, L.Trainer]:
+    """Validate, fit ``steps`` steps (timed), validate again: ``(metrics before, metrics after, seconds, trainer)``."""
+    before = _validate(module, dm)
+    trainer, _ = _fit_trainer(out, name, steps, log_every_n_steps=log_every_n_steps)
+    start = time.perf_counter()
+    trainer.fit(module, dm)
+    seconds = time.perf_counter() - start
+    return before, _validate(module, dm), seconds, trainer
+
+
 @dataclass
 class AlignStageResult:
     """What the embedded VLM's alignment pre-stage produced (held-out scenes; see ``VisionAlignModule``)."""
@@ -93,12 +105,7 @@ def run_align_stage(
     L.seed_everything(seed, verbose=False)
     module = VisionAlignModule(language_model, vision, learning_rate, save_dir=str(save_dir) if save_dir else None)
     dm = SceneCaptionDataModule(batch_size=batch_size, val_scenes=val_scenes, seed=seed, combos=combos)
-    before = _validate(module, dm)
-    trainer, _ = _fit_trainer(out, "align", steps, log_every_n_steps=25)
-    start = time.perf_counter()
-    trainer.fit(module, dm)
-    seconds = time.perf_counter() - start
-    after = _validate(module, dm)
+    before, after, seconds, trainer = _measured_fit(module, dm, out, "align", steps, log_every_n_steps=25)
     module.last_metrics = {k: round(v, 4) for k, v in after.items()}
     assert module.saved_adapters is not None
     atomic_write(module.saved_adapters / "alignment.json", module.alignment_record())  # with the final metrics
@@ -150,12 +157,8 @@ def run_sft_stage(
     dm = SFTDataModule(
         task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed, limit=limit, val_limit=val_limit
     )
-    before = _validate(module, dm)["val/perplexity"]
-    trainer, _ = _fit_trainer(out, "sft", steps, log_every_n_steps=5)
-    start = time.perf_counter()
-    trainer.fit(module, dm)
-    seconds = time.perf_counter() - start
-    after = _validate(module, dm)["val/perplexity"]
+    metrics_before, metrics_after, seconds, trainer = _measured_fit(module, dm, out, "sft", steps, log_every_n_steps=5)
+    before, after = metrics_before["val/perplexity"], metrics_after["val/perplexity"]
     assert module.saved_adapters is not None
     return SFTStageResult(before, after, module.saved_adapters, seconds, trainer.global_step, len(dm.encoded["val"]))
 
@@ -219,12 +222,7 @@ def run_reward_stage(
     dm = kinds[objective](task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed,
                           val_fraction=val_fraction, limit=limit, bad_rows=bad_rows,
                           max_prompt_length=max_prompt_length, **extra)  # fmt: skip
-    before = _validate(module, dm)
-    trainer, _ = _fit_trainer(out, "reward_model", steps, log_every_n_steps=5)
-    start = time.perf_counter()
-    trainer.fit(module, dm)
-    seconds = time.perf_counter() - start
-    after = _validate(module, dm)
+    before, after, seconds, trainer = _measured_fit(module, dm, out, "reward_model", steps, log_every_n_steps=5)
     assert module.saved_adapters is not None
     labels = [float(e.label) for e in dm.examples["val"]] if objective == "pointwise" else []
     positives = sum(label >= 0.5 for label in labels)

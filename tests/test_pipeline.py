@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,10 @@ import torch
 from safetensors.torch import load_file
 
 import perl_lightning.pipeline as pipeline
+from perl_lightning.models.embedded_vlm import VisionSpec
+from perl_lightning.models.vlm import load_vlm
 from perl_lightning.pipeline import _rl_rewards, main
-from perl_lightning.stages import run_reward_stage, run_rl_stage
+from perl_lightning.stages import run_align_stage, run_reward_stage, run_rl_stage
 from perl_lightning.tasks import get_task
 
 
@@ -90,6 +93,17 @@ def test_vqa_defaults_to_the_embedded_vlm_and_builds_it_first(tmp_path, monkeypa
     with pytest.raises(SystemExit, match="aligned"):
         main(["--task", "vqa", "--align-steps", "7", "--out", str(tmp_path)])
     assert built == [(tmp_path, 7)]
+
+
+def test_align_stage_writes_a_vlm_with_its_final_metrics(tmp_path):
+    spec = VisionSpec(hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2)
+    result = run_align_stage(tmp_path / "run", steps=3, batch_size=4, vision=spec, save_dir=tmp_path / "vlm",
+                             val_scenes=8)  # fmt: skip
+    assert result.model_dir == tmp_path / "vlm" and result.steps == 3
+    assert result.after["val/loss"] < result.before["val/loss"]
+    record = json.loads((result.model_dir / "alignment.json").read_text())
+    assert record["steps"] == 3 and record["metrics"]["val/loss"] == pytest.approx(result.after["val/loss"], abs=1e-4)
+    assert load_vlm(str(result.model_dir))[0].config.vision_config.hidden_size == 32
 
 
 def test_rl_reward_choice():

@@ -87,6 +87,7 @@ class VisionAlignModule(FineTuneModule):
         kinds = slot_kinds(self.vision.image_tokens)
         self.register_buffer("object_slot", torch.tensor([k != "layout" for k in kinds]), persistent=False)
         self.last_metrics: dict[str, float] = {}
+        self.trained_steps = 0  # optimizer steps of the last fit (a later validate-only trainer has its own count)
 
     # ---- what FineTuneModule needs -------------------------------------------------------------------------------
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
@@ -109,11 +110,15 @@ class VisionAlignModule(FineTuneModule):
         record = {
             "language_model": self.base_name,
             "vision": self.vision.to_dict(),
-            "steps": self.trainer.global_step if self._trainer is not None else 0,
+            "steps": self.trained_steps,
             "objective": "image tokens regressed onto the frozen LM's embeddings of the slot caption",
             "metrics": self.last_metrics,
         }
         return json.dumps(record, indent=2) + "\n"
+
+    def on_train_end(self) -> None:
+        self.trained_steps = self.trainer.global_step
+        super().on_train_end()
 
     def on_train_start(self) -> None:
         self.model.eval()  # the frozen language model: no dropout
