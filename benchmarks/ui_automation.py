@@ -36,6 +36,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from greedy_eval import greedy_scores
 
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.modules.episodes import EpisodeConfig
@@ -84,16 +85,7 @@ def held_out_screens(task: UIAutomation, out: Path, n: int, start_only: bool) ->
 
 def greedy_metrics(policy: PolicyModule, dm: PromptDataModule, task: UIAutomation, names: tuple[str, ...]) -> dict:
     """The policy's greedy answers on every held-out batch: each metric's mean, standard error and count."""
-    dm.tokenizer = policy.tokenizer
-    dm.setup()
-    values: dict[str, list[float]] = {n: [] for n in names}
-    config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, do_sample=False)
-    with torch.no_grad():
-        for batch in dm.val_dataloader():
-            rollout = policy.generate(batch, config)
-            metrics = task.evaluate(rollout.responses, list(rollout.metadata))
-            for n in names:
-                values[n] += metrics[n].tolist()
+    values, _ = greedy_scores(policy, dm, task, names)
     out = {}
     for n, v in values.items():
         mean = sum(v) / len(v)

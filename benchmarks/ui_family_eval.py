@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 
-import torch
+from greedy_eval import greedy_scores, paired_difference
 
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.modules.policy import PolicyModule
@@ -42,28 +41,13 @@ def family_accuracy(adapter: str, screens: Path, task: UIAutomation) -> tuple[di
     policy = PolicyModule("smollm2-135m-instruct", rewards=[RewardSpec(task.programmatic_rewards["steps"])],
                           init_policy_adapter=adapter, sampling=SamplingConfig(max_new_tokens=32)).eval()  # fmt: skip
     dm = PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=16, max_prompt_length=1024)
-    dm.tokenizer = policy.tokenizer
-    dm.setup()
+    values, metadata = greedy_scores(policy, dm, task, ("exact_action",))
+    scores = values["exact_action"]
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    scores: list[float] = []
-    with torch.no_grad():
-        for batch in dm.val_dataloader():
-            rollout = policy.generate(batch, SamplingConfig(max_new_tokens=32, do_sample=False))
-            exact = task.evaluate(rollout.responses, list(rollout.metadata))["exact_action"]
-            scores += exact.tolist()
-            for meta, value in zip(rollout.metadata, exact.tolist(), strict=True):
-                counts[meta["family"]][0] += int(value)
-                counts[meta["family"]][1] += 1
+    for meta, value in zip(metadata, scores, strict=True):
+        counts[meta["family"]][0] += int(value)
+        counts[meta["family"]][1] += 1
     return dict(counts), scores
-
-
-def paired_difference(first: list[float], second: list[float]) -> dict[str, float]:
-    """Mean of ``second_i - first_i`` with its paired standard error, and the difference in standard errors."""
-    diffs = [b - a for a, b in zip(first, second, strict=True)]
-    n = len(diffs)
-    mean = sum(diffs) / n
-    se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / max(n - 1, 1) / n)
-    return {"diff": round(mean, 4), "paired_se": round(se, 4), "diff_in_se": round(mean / max(se, 1e-12), 2), "n": n}
 
 
 def main() -> None:
@@ -81,7 +65,7 @@ def main() -> None:
         total = sum(c[0] for c in counts.values()) / max(sum(c[1] for c in counts.values()), 1)
         line = {"adapter": adapter, "split": args.split, "exact": round(total, 3), "families": counts}
         if first is not None:
-            line["vs_first"] = paired_difference(first, scores)
+            line["vs_first"] = {k: round(v, 4) for k, v in paired_difference(first, scores).items()}
         first = scores if first is None else first
         print(json.dumps(line), flush=True)
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from greedy_eval import greedy_scores, paired_difference
 
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
@@ -74,26 +75,15 @@ def eval_dm(task: VQA, n: int) -> PromptDataModule:
     return PromptDataModule(task=task, val_limit=n, eval_batch_size=32, max_prompt_length=192)
 
 
-def greedy_scores(policy: PolicyModule, dm: PromptDataModule, task: VQA) -> dict[str, list[float]]:
+def task_scores(policy: PolicyModule, dm: PromptDataModule, task: VQA) -> dict[str, list[float]]:
     """Per held-out question, the policy's greedy answer's metrics (same order every call)."""
-    dm.tokenizer = policy.tokenizer
-    dm.processor = policy.processor
-    dm.setup()
-    scores: dict[str, list[float]] = {m: [] for m in METRICS}
-    config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, do_sample=False)
-    with torch.no_grad():
-        for batch in dm.val_dataloader():
-            rollout = policy.generate(batch, config)
-            metrics = task.evaluate(rollout.responses, list(rollout.metadata))
-            for m in METRICS:
-                scores[m] += metrics[m].tolist()
-    return scores
+    return greedy_scores(policy, dm, task, METRICS)[0]
 
 
 def paired(before: list[float], after: list[float]) -> dict[str, float]:
-    diff = mean_se([a - b for a, b in zip(after, before, strict=True)])
-    return {"before": mean_se(before), "after": mean_se(after), "diff": diff["value"], "diff_se": diff["se"],
-            "diff_in_se": diff["value"] / max(diff["se"], 1e-12)}  # fmt: skip
+    diff = paired_difference(before, after)
+    return {"before": mean_se(before), "after": mean_se(after), "diff": diff["diff"], "diff_se": diff["paired_se"],
+            "diff_in_se": diff["diff_in_se"]}  # fmt: skip
 
 
 def policy_module(model: str, args: argparse.Namespace, init: Path | None, layout: str = "hydra") -> PolicyModule:
@@ -168,7 +158,7 @@ def main() -> None:
         print("align", json.dumps(results["align"]), flush=True)
     if not done("base"):
         start = time.perf_counter()
-        scores = greedy_scores(policy_module(model, args, None), eval_dm(task, args.eval_questions), task)
+        scores = task_scores(policy_module(model, args, None), eval_dm(task, args.eval_questions), task)
         results["base"] = {m: mean_se(v) for m, v in scores.items()} | {"seconds": round(time.perf_counter() - start)}
         save(results, results_file)
         print("base", json.dumps(results["base"]), flush=True)
@@ -176,7 +166,7 @@ def main() -> None:
     if not done("sft") or (not sft_dir.exists() and any(p in args.phases for p in ("rl", "memory"))):
         sft = run_sft_stage(out / "sft", task, model, None, args.sft_steps, 8, 192, args.lora_rank, args.sft_lr,
                             args.seed, val_limit=128)  # fmt: skip
-        scores = greedy_scores(policy_module(model, args, sft_dir), eval_dm(task, args.eval_questions), task)
+        scores = task_scores(policy_module(model, args, sft_dir), eval_dm(task, args.eval_questions), task)
         results["sft"] = {"perplexity_before": sft.perplexity_before, "perplexity_after": sft.perplexity_after,
                           "steps": sft.steps, "seconds": round(sft.seconds, 1),
                           "peak_rss_gib": round(peak_rss_gib(), 2),
@@ -196,7 +186,7 @@ def main() -> None:
         L.seed_everything(args.seed)
         policy = policy_module(model, args, sft_dir)
         dm = eval_dm(task, args.eval_questions)
-        before = greedy_scores(policy, dm, task)
+        before = task_scores(policy, dm, task)
         train_dm = PromptDataModule(task=task, batch_size=args.rl_prompts, max_prompt_length=192, seed=args.seed,
                                     val_limit=64, eval_batch_size=32)  # fmt: skip
         logger = L.pytorch.loggers.CSVLogger(str(out / "rl"), name="policy")
@@ -206,7 +196,7 @@ def main() -> None:
         start = time.perf_counter()
         trainer.fit(policy, train_dm)
         seconds = time.perf_counter() - start
-        after = greedy_scores(policy, dm, task)
+        after = task_scores(policy, dm, task)
         steps = logged_steps(logger)
         results["rl"] = {m: paired(before[m], after[m]) for m in METRICS} | {
             "kl_to_sft": float(trainer.callback_metrics.get("val/kl", float("nan"))),
