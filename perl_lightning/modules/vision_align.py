@@ -75,19 +75,29 @@ class VisionAlignModule(FineTuneModule):
         self.base_name, self.lora, self.learning_rate = language_model, None, learning_rate
         self.save_dir = save_dir if save_dir is not None else str(embedded_vlm_dir())
         self.model, self.processor = compose_vlm(self.vision, language_model)
-        parts = vision_parts(self.model)
+        self.parts = vision_parts(self.model)
         self.model.requires_grad_(False)
-        self.tower = self.model.get_submodule(parts.vision_tower).requires_grad_(True)
+        self.tower.requires_grad_(True)
         for name, module in self.tower.named_modules():
             if name.endswith("post_layernorm"):  # after the last layer, whose hidden states LLaVA reads: never used
                 module.requires_grad_(False)
-        self.projector = self.model.get_submodule(parts.projector).requires_grad_(True)
+        self.projector.requires_grad_(True)
         embeddings = self.model.get_input_embeddings().weight.detach()
         self.register_buffer("embeddings", embeddings, persistent=False)  # shares storage with the frozen LM
         kinds = slot_kinds(self.vision.image_tokens)
         self.register_buffer("object_slot", torch.tensor([k != "layout" for k in kinds]), persistent=False)
         self.last_metrics: dict[str, float] = {}
         self.trained_steps = 0  # optimizer steps of the last fit (a later validate-only trainer has its own count)
+
+    @property
+    def tower(self) -> torch.nn.Module:
+        """The vision tower (a submodule of ``model``; not registered twice, so the state dict names it once)."""
+        return self.model.get_submodule(self.parts.vision_tower)
+
+    @property
+    def projector(self) -> torch.nn.Module:
+        """The image-to-LM projector (a submodule of ``model``)."""
+        return self.model.get_submodule(self.parts.projector)
 
     # ---- what FineTuneModule needs -------------------------------------------------------------------------------
     def trainable_parameters(self) -> list[torch.nn.Parameter]:

@@ -74,3 +74,10 @@ def test_the_written_vlm_loads_by_name_with_the_same_image_features(aligned, mon
                                                    vision_feature_select_strategy="full")  # fmt: skip
         got = torch.stack(list(features.pooler_output))
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_the_state_dict_names_each_tower_tensor_once(aligned):
+    module = aligned[0]
+    keys = list(module.state_dict())
+    assert not [k for k in keys if k.startswith(("tower.", "projector."))]
+    assert len(module.trainable_state_dict()) == sum(p.requires_grad for p in module.parameters())
