@@ -5,7 +5,9 @@ Imported by the scripts next to it (``python benchmarks/<name>.py`` puts this di
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -45,3 +47,24 @@ def paired_difference(first: list[float], second: list[float]) -> dict[str, floa
     mean = sum(diffs) / n
     se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / max(n - 1, 1) / n)
     return {"diff": mean, "paired_se": se, "diff_in_se": mean / max(se, 1e-12), "n": n}
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """The results file's content, or an empty dict when it does not exist yet."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def save_results(results: dict[str, Any], path: Path) -> None:
+    """Write the results atomically (an interrupted run keeps the previous file whole)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def mean_se(values: list[float]) -> dict[str, float]:
+    """Mean, its standard error ``sd / sqrt(n)`` and the count."""
+    n = len(values)
+    mean = sum(values) / max(n, 1)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / max(n - 1, 1))
+    return {"value": mean, "se": sd / math.sqrt(max(n, 1)), "n": n}

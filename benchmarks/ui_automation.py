@@ -37,6 +37,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from greedy_eval import greedy_scores
+from greedy_eval import save_results as save
 
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.modules.episodes import EpisodeConfig
@@ -59,14 +60,6 @@ TARGETS: dict[str, list[str] | None] = {
 
 def binomial_se(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / max(n, 1))
-
-
-def save(results: dict, path: Path) -> None:
-    """Write the results atomically (an interrupted run keeps the previous file whole)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 def held_out_screens(task: UIAutomation, out: Path, n: int, start_only: bool) -> Path:

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from greedy_eval import greedy_scores, paired_difference
+from greedy_eval import greedy_scores, mean_se, paired_difference
+from greedy_eval import save_results as save
 
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
@@ -50,21 +51,6 @@ from perl_lightning.tasks import VQA
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "vqa-cpu.json"
 METRICS = ("vqa_accuracy", "exact_match")
-
-
-def save(results: dict, path: Path) -> None:
-    """Write the results atomically (an interrupted run keeps the previous file whole)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def mean_se(values: list[float]) -> dict[str, float]:
-    n = len(values)
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / max(n - 1, 1))
-    return {"value": mean, "se": sd / math.sqrt(n), "n": n}
 
 
 def peak_rss_gib() -> float:
