@@ -36,7 +36,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from greedy_eval import greedy_scores
+from greedy_eval import greedy_scores, load_results
 from greedy_eval import save_results as save
 
 from perl_lightning.data.prompts import PromptDataModule
@@ -137,7 +137,7 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     out = Path(args.out)
     results_file = Path(args.results)
-    results = json.loads(results_file.read_text()) if args.resume and results_file.exists() else {}
+    results = load_results(results_file) if args.resume else {}
     results.update(
         settings=vars(args),
         machine={

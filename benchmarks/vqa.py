@@ -37,7 +37,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from greedy_eval import greedy_scores, mean_se, paired_difference
+from greedy_eval import greedy_scores, load_results, mean_se, paired_difference
 from greedy_eval import save_results as save
 
 from perl_lightning.data.prompts import PromptDataModule
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--phases", nargs="+", default=["align", "base", "sft", "rm", "rl", "memory"])
     args = parser.parse_args()
     out, results_file = Path(args.out), Path(args.results)
-    results = json.loads(results_file.read_text()) if args.resume and results_file.exists() else {}
+    results = load_results(results_file) if args.resume else {}
     machine = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                "torch": torch.__version__}  # fmt: skip
     results.update(settings=vars(args), machine=machine)
