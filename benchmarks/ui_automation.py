@@ -7,7 +7,7 @@ Phases (each one's figures are saved as soon as it ends; ``--resume`` skips the 
    held-out episodes: independent screens); ``base_episodes``: on the held-out episodes, played in the environment
    until ``done()``, failure or the step limit.
 2. ``sft``: LoRA SFT (rank ``--lora-rank`` on ``--lora-targets``) on the first ``--sft-demos`` training
-   demonstrations (six training families; with ``--demos start`` the start screens of training episodes, with
+   demonstrations (seven training families; with ``--demos start`` the start screens of training episodes, with
    ``all`` every step with its history), ``--sft-steps`` steps of 8; held-out perplexity on ``--sft-val`` of them.
 3. ``rl``: GRPO from the SFT adapter (its frozen copy is the reference and the KL anchor) with ``action_reward`` on
    all the training screens of ``--demos`` (most of them unseen in SFT); exact action / element accuracy and
@@ -123,6 +123,12 @@ def main() -> None:
     parser.add_argument("--rl-lr", type=float, default=2e-4)
     parser.add_argument("--rl-temperature", type=float, default=0.9, help="sampling temperature of the RL rollouts")
     parser.add_argument("--kl-coef", type=float, default=0.02)
+    parser.add_argument(
+        "--rl-zero-std",
+        choices=("keep", "drop", "resample"),
+        default="keep",
+        help="GRPO groups whose samples all score the same: keep, drop, or redraw them (DAPO)",
+    )
     credit = (
         "partial credit of the step reward, e.g. element=0 kind=0 for exact-match only (see tasks.ui.actions.Credit)"
     )
@@ -190,7 +196,7 @@ def main() -> None:
     common = dict(model=args.model, batch_size=args.rl_prompts, samples_per_prompt=args.rl_samples,
                   max_new_tokens=args.max_new_tokens, learning_rate=args.rl_lr, kl_coef=args.kl_coef, seed=args.seed,
                   init_policy_adapter=sft_dir, algorithm="grpo", max_prompt_length=args.max_prompt_length,
-                  temperature=args.rl_temperature)  # fmt: skip
+                  temperature=args.rl_temperature, zero_std=args.rl_zero_std)  # fmt: skip
     credit = {name: float(value) for name, value in (item.split("=", 1) for item in args.rl_credit)}
     step_reward = RewardSpec(task.programmatic_rewards["steps"], args={"credit": credit} if credit else None)
     if "rl" in args.phases and not (args.resume and "rl" in results):

@@ -269,9 +269,11 @@ def run_rl_stage(
     max_prompt_length: int = 192,
     val_split: str | None = None,
     temperature: float = 0.9,
+    zero_std: Literal["keep", "drop", "resample"] = "keep",
 ) -> RLStageResult:
     """Train a LoRA policy (RLOO by default) against the reward adapter on the same backbone (or ``rewards``: e.g.
-    a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn."""
+    a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn;
+    ``zero_std`` is what happens to groups whose samples all score the same (see ``UpdateConfig``)."""
     L.seed_everything(seed, verbose=False)
     policy = PolicyModule(
         model=model,
@@ -283,7 +285,7 @@ def run_rl_stage(
         sampling=SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature),
         kl=KLConfig(coef=kl_coef),
         shaping=ShapingConfig(no_eos_penalty=1.0),
-        update=UpdateConfig(samples_per_prompt=samples_per_prompt),
+        update=UpdateConfig(samples_per_prompt=samples_per_prompt, zero_std=zero_std),
         optim=OptimConfig(learning_rate=learning_rate, schedule="constant"),
         evaluation=EvalConfig(num_samples=3),
         save_dir=str(out / "rl_adapters"),

@@ -9,7 +9,7 @@ Two row kinds (JSON lines; the JSON-valued fields may be JSON-encoded strings):
 
 Screens, the action grammar and the environment are documented in :mod:`perl_lightning.tasks.ui`. Without a path the
 task reads its built-in data: synthetic apps from :mod:`perl_lightning.tasks.ui.generator`, written once (seeded)
-under the user cache, with ``train`` / ``validation`` splits of six screen families and a ``test`` split of two
+under the user cache, with ``train`` / ``validation`` splits of seven screen families and a ``test`` split of two
 held-out families (``signup_form``, ``shopping_cart``) that measures generalisation rather than memorisation.
 
 The prompt of a step is a conversation: each observation is a user turn (the screen's text, then the goal, which the

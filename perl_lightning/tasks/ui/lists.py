@@ -1,4 +1,5 @@
-"""List-like UI app families: ``search_results``, ``dialog_confirm``, ``shopping_cart`` and ``navigation_bar``."""
+"""List-like UI app families: ``search_results``, ``dialog_confirm``, ``shopping_cart``, ``email_inbox`` and
+``navigation_bar``."""
 
 from __future__ import annotations
 
@@ -6,8 +7,19 @@ import random
 from typing import Any
 
 from perl_lightning.tasks.ui.actions import Action
-from perl_lightning.tasks.ui.layout import ROW, TOP, WIDTH, App, Built, Spec, click, on, say
-from perl_lightning.tasks.ui.phrases import CITIES, COLORS, DIALOGS, NOUNS, SUFFIXES, TABS
+from perl_lightning.tasks.ui.layout import ROW, TOP, WIDTH, App, Built, Spec, click, on, person, say
+from perl_lightning.tasks.ui.phrases import (
+    CITIES,
+    COLORS,
+    DIALOGS,
+    FIRST,
+    FOLDERS,
+    LAST,
+    NOUNS,
+    SUBJECTS,
+    SUFFIXES,
+    TABS,
+)
 
 
 def _scrolls(top: int, height: int, bottom: int) -> int:
@@ -137,6 +149,62 @@ def shopping_cart(rng: random.Random, app: App) -> Built:
         clauses.append(say(rng, "place", x=place_label) if pl else say(rng, "checkout"))
         actions += [click(els["go"])] + ([click(place)] if pl else [])
         conditions += [on(c, place, clicked=True), {"current": "placed"}] if pl else [{"current": "checkout"}]
+    return clauses, conditions, actions
+
+
+def email_inbox(rng: random.Random, app: App) -> Built:
+    """Rows with their own controls (a training family with the per-row skill of the held-out ``shopping_cart``):
+    each message is a container with a folder dropdown and "Archive" / "Delete" buttons; then maybe compose."""
+    s = app.screen("inbox", rng.choice(("Inbox", "Mail", "Messages")))
+    n = rng.randint(2, 3)  # 4 rows a message: more would push the compose button below the fold
+    firsts = [rng.choice(FIRST)] * 2 + rng.sample(FIRST, n) if rng.random() < 0.5 else rng.sample(FIRST, n)
+    lasts = rng.sample(LAST, n)  # two senders may share a first name: the goal's full name tells them apart
+    senders = [f"{f.title()} {ln.title()}" for f, ln in zip(firsts, lasts, strict=False)]
+    folder_label = rng.choice(("Folder", "Move to", "Label"))
+    rows = {}
+    for x, subject in zip(senders, rng.sample(SUBJECTS, n), strict=True):
+        box = app.add(s, "container", f"{x}: {subject}")
+        options = ["Inbox", *rng.sample(FOLDERS, 3)]
+        folder = app.add(s, "dropdown", folder_label, {"options": options, "state": {"value": "Inbox"}}, box)
+        buttons = {v: app.add(s, "button", v, None, box) for v in rng.sample(["Archive", "Delete"], 2)}
+        rows[x] = (folder, buttons)
+    compose_label = rng.choice(("Compose", "New message", "Write"))
+    els = app.place(
+        rng,
+        s,
+        [("go", "button", compose_label, {"opens": "compose"})],
+        [("read", "link", "Mark all as read", {}), ("find", "text_field", "Search mail", {})],
+        2,
+    )
+    c = app.screen("compose", "New message")
+    to = app.add(c, "text_field", "To")
+    app.add(c, "text_field", "Subject")
+    app.add(c, "button", "Send")
+    while True:
+        rm, mv, co = int(rng.random() < 0.5), rng.randint(0, min(2, n)), rng.choice((0, 0, 1, 2))
+        if 1 <= rm + mv + co <= 4 and rm + mv <= n:
+            break
+    picked = rng.sample(senders, rm + mv)
+    clauses, conditions, actions = [], [], []
+    for x in picked[:rm]:
+        verb = rng.choice(("Archive", "Delete"))
+        clauses.append(say(rng, "archive", verb=verb.lower(), x=x))
+        conditions.append(on(s, rows[x][1][verb], clicked=True))
+        actions.append(click(rows[x][1][verb]))
+    for x in picked[rm:]:
+        f = rng.choice(rows[x][0]["options"][1:])
+        clauses.append(say(rng, "move", x=x, f=f))
+        conditions.append(on(s, rows[x][0], value=f))
+        actions.append(Action("select", rows[x][0]["id"], f))
+    if co == 1:
+        clauses.append(say(rng, "compose", x=compose_label))
+        actions.append(click(els["go"]))
+        conditions.append({"current": "compose"})
+    elif co == 2:
+        address = person(rng)[1]
+        clauses.append(say(rng, "write_to", to=address))
+        actions += [click(els["go"]), Action("type", to["id"], address)]
+        conditions += [{"current": "compose"}, on(c, to, value=address)]
     return clauses, conditions, actions
 
 

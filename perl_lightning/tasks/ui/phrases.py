@@ -23,6 +23,9 @@ TOGGLES = ("Wi-Fi", "Wi-Fi calling", "Bluetooth", "Bluetooth scanning", "Airplan
             "Location", "Location history", "Do not disturb", "Notifications", "NFC", "Hotspot",
             "Battery saver")  # fmt: skip
 DISPLAY = ("Dark theme", "Auto-rotate", "Adaptive brightness", "Night light", "Larger text", "Screen saver")
+SUBJECTS = ("Lunch on Friday", "Invoice #2231", "Trip itinerary", "Team offsite", "Your receipt", "Weekend plans",
+            "Quarterly report", "Flight change", "Book club notes", "Password reset")  # fmt: skip
+FOLDERS = ("Work", "Personal", "Travel", "Receipts", "Family", "Later")
 MIXES = ("Road trip", "Focus", "Chill mix", "Workout", "Morning coffee", "Deep sleep")
 TABS = {  # tab: (its labels, its list items, the items of their sub-screens)
     "Home": (("Home",), ("Recently played", "Recommended", "New releases", "Top picks"), MIXES),
@@ -61,6 +64,11 @@ SAY = {  # goal-clause paraphrases per goal kind
                 'keep it as it is and tap "{x}"'),
     "remove": ("remove {x} from the cart", "delete {x} from my cart", "take {x} out of the cart"),
     "qty": ("set the quantity of {x} to {n}", "change {x} to quantity {n}", "make it {n} of {x}", "I want {n} of {x}"),
+    "archive": ("{verb} the email from {x}", "{verb} {x}'s message", "{verb} the message from {x}"),
+    "move": ("move the email from {x} to {f}", "file {x}'s message under {f}", "put the message from {x} in {f}",
+             "set the folder of {x}'s email to {f}"),
+    "compose": ('open "{x}"', 'tap "{x}"', 'press "{x}" to write a new message'),
+    "write_to": ("write a new email to {to}", "compose a message to {to}", "start an email to {to}"),
     "checkout": ("go to checkout", "proceed to checkout", "check out"),
     "place": ('check out and press "{x}"', 'go to checkout, then tap "{x}"', 'finish the purchase with "{x}"'),
     "tab": ("go to the {tab} tab", "open {tab}", "switch to {tab}", "show me the {tab} tab"),
