@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +37,10 @@ TINY_MODELS: dict[str, dict] = {
         rms_norm_eps=1e-5,
     ),
 }
+
+#: Parameter-name prefixes of the scalar heads a reward model adds to a language model (new by design, so missing
+#: from a causal-LM checkpoint): Llama-style ``score``, BERT-style ``classifier``.
+HEAD_PREFIXES: tuple[str, ...] = ("score.", "classifier.")
 
 
 def resolve_dtype(dtype: str | torch.dtype = "auto") -> torch.dtype:
@@ -143,7 +149,7 @@ def load_backbone(
             else:
                 config = AutoConfig.from_pretrained(path, num_labels=num_labels, trust_remote_code=trust_remote_code)
                 config.pad_token_id = tokenizer.pad_token_id
-                model = AutoModelForSequenceClassification.from_pretrained(path, config=config, **kwargs)
+                model = _load_with_new_head(path, config, kwargs)
         except (OSError, ValueError) as err:
             raise _load_error(name_or_path, err) from err
     model.config.pad_token_id = tokenizer.pad_token_id
@@ -151,6 +157,27 @@ def load_backbone(
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     if device is not None:
         model = model.to(device)
+    return model
+
+
+def _load_with_new_head(path: str, config: AutoConfig, kwargs: dict) -> PreTrainedModel:
+    """``AutoModelForSequenceClassification.from_pretrained`` of a language-model checkpoint. Its scalar head is not
+    in the checkpoint by design (initialised here), so transformers' load report, which would list it as MISSING,
+    is held back; a warning names any other weight left at its random initialisation or reshaped."""
+    log = logging.getLogger("transformers.modeling_utils")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            path, config=config, output_loading_info=True, **kwargs
+        )
+    finally:
+        log.setLevel(level)
+    missing = [k for k in info.get("missing_keys", ()) if not k.startswith(HEAD_PREFIXES)]
+    mismatched = [str(k) for k in info.get("mismatched_keys", ())]
+    if missing or mismatched:
+        warnings.warn(f"{path}: weights initialised at random (not in the checkpoint, or of another shape): "
+                      f"{', '.join(missing + mismatched)}", stacklevel=3)  # fmt: skip
     return model
 
 

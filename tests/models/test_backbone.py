@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
+
 import pytest
 import torch
 from peft import TaskType
+from safetensors.torch import load_file, save_file
 
 from perl_lightning.models.adapters import LoRAConfig, apply_lora, count_parameters, default_target_modules
 from perl_lightning.models.backbone import (
@@ -100,3 +104,25 @@ def test_embedded_smollm2_cache_loads_fast_and_matches_gguf_config():
 def test_embedded_minilm_is_local():
     path = embedded_path(MINILM)
     assert (path / "model.safetensors").is_file()
+
+
+def test_reward_head_on_a_language_model_checkpoint_loads_without_a_load_report(tiny_tokenizer, tmp_path, caplog):
+    """The scalar head is new by design: no transformers LOAD REPORT naming it MISSING, no warning; a body weight
+    missing from the checkpoint is still named."""
+    causal = load_backbone("tiny-llama", "causal-lm", tokenizer=tiny_tokenizer)
+    causal.save_pretrained(tmp_path / "lm")
+    tiny_tokenizer.save_pretrained(tmp_path / "lm")
+    with warnings.catch_warnings(record=True) as seen, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        model = load_backbone(str(tmp_path / "lm"), "sequence-classification")
+    assert "LOAD REPORT" not in caplog.text and "MISSING" not in caplog.text
+    assert not [w for w in seen if "initialised at random" in str(w.message)]
+    body = {k: v for k, v in model.state_dict().items() if not k.startswith("score.")}
+    weights = load_file(tmp_path / "lm" / "model.safetensors")
+    assert set(body) <= set(weights)
+    assert all(torch.equal(body[k], weights[k]) for k in body)  # the body came from the checkpoint
+    dropped = next(k for k in weights if "layers.1.mlp.up_proj" in k)
+    save_file({k: v for k, v in weights.items() if k != dropped}, tmp_path / "lm" / "model.safetensors",
+              metadata={"format": "pt"})  # fmt: skip
+    with pytest.warns(UserWarning, match=r"initialised at random.*layers\.1\.mlp\.up_proj"):
+        load_backbone(str(tmp_path / "lm"), "sequence-classification")
