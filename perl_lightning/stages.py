@@ -20,6 +20,7 @@ from typing import Literal
 import lightning as L
 from lightning.pytorch.loggers import CSVLogger
 
+from perl_lightning.callbacks.stage_progress import StageProgressBar
 from perl_lightning.data.preference import PreferenceDataModule
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.data.rated import RatedDataModule
@@ -48,19 +49,30 @@ def logged_steps(logger: CSVLogger) -> list[dict[str, str]]:
         return [row for row in csv.DictReader(handle) if row.get("rl/reward_mean")]
 
 
-def _quiet_trainer(**kwargs) -> L.Trainer:
-    return L.Trainer(accelerator="auto", devices=1, enable_model_summary=False, enable_checkpointing=False, **kwargs)
+#: Each stage's label on its progress bar (or plain progress lines) and the logged metrics shown there.
+PROGRESS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "align": ("align", ("train/loss=loss",)),
+    "sft": ("SFT", ("train/loss=loss",)),
+    "reward_model": ("RM", ("train/loss=loss", "train/accuracy=accuracy")),
+    "policy": ("RL", ("rl/reward_mean=reward", "rl/kl=kl", "rl/response_length=length")),
+}
+
+
+def _quiet_trainer(stage: str, **kwargs) -> L.Trainer:
+    label, keys = PROGRESS[stage]
+    return L.Trainer(accelerator="auto", devices=1, enable_model_summary=False, enable_checkpointing=False,
+                     callbacks=[StageProgressBar(label, keys)], **kwargs)  # fmt: skip
 
 
 def _fit_trainer(out: Path, name: str, steps: int, **kwargs) -> tuple[L.Trainer, CSVLogger]:
     logger = CSVLogger(str(out), name=name)
-    trainer = _quiet_trainer(max_steps=steps, logger=logger, limit_val_batches=0, num_sanity_val_steps=0,
+    trainer = _quiet_trainer(name, max_steps=steps, logger=logger, limit_val_batches=0, num_sanity_val_steps=0,
                              val_check_interval=None, check_val_every_n_epoch=None, **kwargs)  # fmt: skip
     return trainer, logger
 
 
-def _validate(module: L.LightningModule, dm: L.LightningDataModule, **kwargs) -> dict[str, float]:
-    metrics = _quiet_trainer(logger=False, **kwargs).validate(module, dm, verbose=False)[0]
+def _validate(module: L.LightningModule, dm: L.LightningDataModule, stage: str) -> dict[str, float]:
+    metrics = _quiet_trainer(stage, logger=False).validate(module, dm, verbose=False)[0]
     return {k: float(v) for k, v in metrics.items()}
 
 
@@ -68,12 +80,12 @@ def _measured_fit(
     module: L.LightningModule, dm: L.LightningDataModule, out: Path, name: str, steps: int, log_every_n_steps: int
 ) -> tuple[dict[str, float], dict[str, float], float, L.Trainer]:
     """Validate, fit ``steps`` steps (timed), validate again: ``(metrics before, metrics after, seconds, trainer)``."""
-    before = _validate(module, dm)
+    before = _validate(module, dm, name)
     trainer, _ = _fit_trainer(out, name, steps, log_every_n_steps=log_every_n_steps)
     start = time.perf_counter()
     trainer.fit(module, dm)
     seconds = time.perf_counter() - start
-    return before, _validate(module, dm), seconds, trainer
+    return before, _validate(module, dm, name), seconds, trainer
 
 
 @dataclass
@@ -298,7 +310,8 @@ def run_rl_stage(
     start = time.perf_counter()
     trainer.fit(policy, dm)
     seconds = time.perf_counter() - start
-    after = _validate(policy, dm)  # the current policy, and (once per row) the initial one: before = the initial
+    # the current policy, and (once per row) the initial one: before = the initial
+    after = _validate(policy, dm, "policy")
     steps = logged_steps(logger)
     phases = {
         k.removeprefix("time/"): sum(float(h[k]) for h in steps) / len(steps)
