@@ -25,9 +25,11 @@ Run it with ``perl pipeline`` (``make demo`` sets up the environment first); ``p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
+from perl_lightning.console import quiet_third_party
 from perl_lightning.models.embedded import SMOLLM2, SMOLLM2_VLM
 from perl_lightning.modules.episodes import EpisodeConfig
 from perl_lightning.rewards.layer import RewardSpec
@@ -75,12 +77,19 @@ def _parser() -> argparse.ArgumentParser:
                         help="multi-step RL rollout batches on the task's episodes (tasks with an environment: "
                              "ui_automation; 0 skips)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true",
+                        help="keep the libraries' info logs, bars and internal warnings on the console")  # fmt: skip
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """``perl pipeline``: run the PE-RLHF pipeline and print what it measured."""
     args = _parser().parse_args(argv)
+    with contextlib.nullcontext() if args.verbose else quiet_third_party():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     task = get_task(args.task) if args.task else None
     if args.model is None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -12,6 +16,8 @@ os.environ.setdefault("WANDB_MODE", "offline")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
+import perl_lightning  # noqa: E402
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -121,3 +127,60 @@ def replaced_files(monkeypatch) -> list[tuple[str, str]]:
 
     monkeypatch.setattr(os, "replace", record)
     return replaced
+
+
+# ---- warnings our own code causes (tests of the main job's console) ------------------------------------------------
+PACKAGE = Path(perl_lightning.__file__).resolve().parent
+#: one library under several distribution names
+ALIASES = {"lightning_fabric": "lightning", "pytorch_lightning": "lightning", "lightning_utilities": "lightning"}
+
+
+def _library(filename: str) -> str | None:
+    """``perl_lightning``, the installed library a frame's file belongs to, or ``None`` (stdlib, tests)."""
+    path = Path(filename).resolve()
+    if PACKAGE == path or PACKAGE in path.parents:
+        return "perl_lightning"
+    parts = path.parts
+    if "site-packages" not in parts:
+        return None
+    name = parts[parts.index("site-packages") + 1].split(".")[0]
+    return ALIASES.get(name, name)
+
+
+def _caused_by_us(stack: list[traceback.FrameSummary]) -> bool:
+    """A warning our code causes: raised by our code, or by the one library our code called directly (a deprecated
+    argument we pass, a module state a Lightning check objects to). One library calling another (peft using a
+    transformers property that warns) is the libraries' business, and one no frame of ours led to is not ours."""
+    frames = [f for f in stack if not f.filename.endswith("warnings.py")]
+    ours = [i for i, f in enumerate(frames) if _library(f.filename) == "perl_lightning"]
+    if not ours:
+        return False
+    return len({_library(f.filename) for f in frames[ours[-1] + 1 :]} - {None, "perl_lightning"}) <= 1
+
+
+@contextlib.contextmanager
+def _warnings_with_stacks() -> Iterator[list[tuple[str, list[traceback.FrameSummary]]]]:
+    """Every warning (no filter, repeats included) with the stack that raised it."""
+    seen: list[tuple[str, list[traceback.FrameSummary]]] = []
+
+    def record(message, category, filename, lineno, file=None, line=None) -> None:
+        seen.append((f"{category.__name__}: {message} ({filename}:{lineno})", traceback.extract_stack()))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = record
+        yield seen
+
+
+@pytest.fixture
+def caused_by_us() -> Callable[[list[traceback.FrameSummary]], bool]:
+    """Whether a warning's stack (at the moment it was raised) shows it was caused by our code."""
+    return _caused_by_us
+
+
+@pytest.fixture
+def our_warnings() -> Iterator[Callable[[], list[str]]]:
+    """Record every warning raised in the test (no filter, repeats included); the fixture's value lists the ones our
+    code caused (see :func:`_caused_by_us`)."""
+    with _warnings_with_stacks() as seen:
+        yield lambda: [message for message, stack in seen if _caused_by_us(stack)]

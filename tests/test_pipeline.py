@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -60,7 +61,11 @@ def test_main_prints_the_summary(tmp_path, capsys):
     assert "KL to initial policy" in out and "example 1" in out
 
 
-def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_stage(tmp_path, capsys):
+def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_stage(
+    tmp_path, capsys, monkeypatch, our_warnings
+):
+    """... and raises no warning our own code causes (the console's filter off, so that every warning is seen)."""
+    monkeypatch.setattr(pipeline, "quiet_third_party", contextlib.nullcontext)
     args = ["--task", "ui_automation", "--model", "tiny-llama", "--sft-steps", "1", "--rm-steps", "1",
             "--rl-rollouts", "1", "--episode-rollouts", "1", "--rl-prompts", "2", "--rl-new-tokens", "4",
             "--max-length", "128", "--rl-eval-prompts", "2", "--batch-size", "2", "--out", str(tmp_path)]  # fmt: skip
@@ -69,6 +74,8 @@ def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_s
     assert "[4/4] multi-step RL" in out and "multi-step RL on held-out episodes" in out
     assert "task metric exact_action" in out and "task metric success" in out and "task metric episode_steps" in out
     assert (tmp_path / "multistep" / "rl_adapters" / "policy" / "adapter_model.safetensors").is_file()
+    assert not our_warnings(), "\n".join(our_warnings())
+    assert "[SFT] step 1/1" in out and "[RL] step 1/1" in out  # plain progress lines (the output is no terminal)
 
 
 def test_main_runs_vqa_on_a_vision_language_model(tmp_path, capsys):

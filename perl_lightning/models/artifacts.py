@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 from peft import PeftModel, get_peft_model_state_dict
+from peft.utils.constants import EMBEDDING_LAYER_NAMES
 from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.distributed.tensor import DTensor
@@ -131,6 +132,16 @@ def whole(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: (v.full_tensor() if isinstance(v, DTensor) else v).detach().contiguous() for k, v in state.items()}
 
 
+def _embeddings_targeted(model: PeftModel, adapter_name: str) -> bool | str:
+    """Whether the adapter's file holds the embedding layers: when LoRA targets them. peft's default ("auto") would
+    also look the base model up, on the Hub for a name that is no directory, to see whether the vocabulary was
+    resized; perl_lightning never resizes it. A regex ``target_modules`` keeps peft's own decision."""
+    targets = getattr(model.peft_config[adapter_name], "target_modules", None) or ()
+    if isinstance(targets, str):
+        return "auto"
+    return bool(set(targets) & set(EMBEDDING_LAYER_NAMES))
+
+
 def write_adapter_dir(
     out: Path,
     model: nn.Module,
@@ -150,7 +161,8 @@ def write_adapter_dir(
     """
     out.mkdir(parents=True, exist_ok=True)
     if isinstance(model, PeftModel):
-        state = get_peft_model_state_dict(model, adapter_name=adapter_name)
+        state = get_peft_model_state_dict(model, adapter_name=adapter_name,
+                                          save_embedding_layers=_embeddings_targeted(model, adapter_name))  # fmt: skip
         save_file(whole(state), str(out / "adapter_model.safetensors"))
         config = copy.deepcopy(model.peft_config[adapter_name])
         config.inference_mode = True

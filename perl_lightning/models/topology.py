@@ -142,11 +142,14 @@ class PolicyModels(nn.Module):
         return trainable
 
     def set_modes(self) -> None:
-        """Frozen parts in eval mode, trained ones in train mode (Lightning keeps each submodule's mode)."""
+        """Frozen parts in eval mode, trained ones in train mode (Lightning keeps each submodule's mode). This
+        container computes nothing itself and stays in train mode, so with one backbone no module is in eval mode
+        (Lightning warns about any at the start of training); separate frozen copies (reference, reward model) are."""
         self.eval()
         for trained in (self.model, self.value_model, self.value_head):
             if trained is not None:
                 trained.train()
+        self.training = True
 
     # ---- roles ---------------------------------------------------------------------------------------------------
     @contextmanager
