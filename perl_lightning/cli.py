@@ -19,6 +19,8 @@ import lightning as L
 import yaml
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
+# the modules and data modules, imported so that `perl fit --help` lists them as the known subclasses to pick
+from perl_lightning import data, modules  # noqa: F401
 from perl_lightning.averaging import main as warm_main
 from perl_lightning.export import main as export_main
 from perl_lightning.pipeline import main as pipeline_main

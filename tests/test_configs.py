@@ -175,3 +175,21 @@ def test_tiny_task_configs_fit(tmp_path, path: Path):
     )
     assert cli.trainer.global_step == 2
     assert (tmp_path / "adapter").is_dir()
+
+
+def test_fit_help_lists_the_modules_and_data_modules_to_pick(capsys):
+    """`perl fit --help` names the classes a newcomer can pick for --model and --data ("known subclasses")."""
+    with pytest.raises(SystemExit) as done:
+        PerlCLI(args=["fit", "--help"], run=False)
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for name in (
+        "modules.RewardModelModule",
+        "modules.PolicyModule",
+        "modules.SFTModule",
+        "data.PreferenceDataModule",
+        "data.PromptDataModule",
+        "data.SFTDataModule",
+        "data.RatedDataModule",
+    ):
+        assert f"perl_lightning.{name}" in text, name
