@@ -34,8 +34,9 @@ def test_shared_prompts_give_the_full_forward_hidden_states_and_gradients(tiny_l
     torch.testing.assert_close(shared * m, full * m, atol=1e-5, rtol=1e-4)
     shared.pow(2).mul(mask[:, p:, None]).sum().backward()
     for name, q in model.named_parameters():
-        if q.requires_grad:
-            torch.testing.assert_close(q.grad, grads[name], atol=1e-5, rtol=1e-3, msg=name)
+        if q.requires_grad:  # float32 summation-order noise scales with the gradient, so the tolerance does too
+            scale = float(grads[name].abs().max())
+            torch.testing.assert_close(q.grad, grads[name], atol=1e-4 * scale + 1e-8, rtol=1e-3, msg=name)
 
 
 def test_response_logprobs_unchanged_by_sharing(tiny_lora, tiny_tokenizer):
