@@ -2,7 +2,7 @@
 
 Layers, lowest first (a module may import its own layer and those below)::
 
-    rl  <  io, checkpointing, profiling, sources  <  models  <  tasks  <  data  <  rewards  <  callbacks
+    rl  <  io, checkpointing, profiling, sources, console  <  models  <  tasks  <  data  <  rewards  <  callbacks
         <  modules  <  stages  <  pipeline, cli, export, averaging
 
 ``sources`` (raw rows with row-level errors) sits low so that tasks, which parse those rows, can sit below the
@@ -25,6 +25,7 @@ LAYERS = {
     "checkpointing": 1,
     "profiling": 1,
     "sources": 1,
+    "console": 1,
     "models": 2,
     "tasks": 3,
     "data": 4,
