@@ -53,7 +53,7 @@ def logged_steps(logger: CSVLogger) -> list[dict[str, str]]:
 PROGRESS: dict[str, tuple[str, tuple[str, ...]]] = {
     "align": ("align", ("train/loss=loss",)),
     "sft": ("SFT", ("train/loss=loss",)),
-    "reward_model": ("RM", ("train/loss=loss", "train/accuracy=accuracy")),
+    "reward_model": ("RM", ("train/loss=loss",)),  # its accuracy metric objects reach callback_metrics per epoch only
     "policy": ("RL", ("rl/reward_mean=reward", "rl/kl=kl", "rl/response_length=length")),
 }
 

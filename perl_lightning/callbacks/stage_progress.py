@@ -73,6 +73,11 @@ class StageProgressBar(TQDMProgressBar):
         print(f"[{self.stage}] {text}", file=self.stream, flush=True)
         self._last = self.clock()
 
+    @staticmethod
+    def _total_steps(trainer: L.Trainer) -> int:
+        """The run's optimizer steps (``max_steps``), 0 when it is bounded by epochs instead."""
+        return trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else 0
+
     def _due(self, first: bool, last: bool) -> bool:
         return first or last or self.clock() - self._last >= self.every_s
 
@@ -82,13 +87,13 @@ class StageProgressBar(TQDMProgressBar):
         super().on_train_start(trainer, pl_module)  # when plain, the bars exist but are disabled
         self._start = self._last = self.clock()
         if self.plain:
-            total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else None
+            total = self._total_steps(trainer)
             self._say(f"training: {total} steps" if total else "training")
 
     @override
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
         super().on_train_epoch_start(trainer)
-        if trainer.max_steps and trainer.max_steps > 0:
+        if self._total_steps(trainer):
             self.train_progress_bar.reset(total=trainer.max_steps)
             self.train_progress_bar.initial = trainer.global_step
             self.train_progress_bar.n = trainer.global_step
@@ -98,7 +103,7 @@ class StageProgressBar(TQDMProgressBar):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else 0
+        total = self._total_steps(trainer)
         if not self.plain:
             if total:  # count optimizer steps, not the batches of an epoch
                 self.train_progress_bar.n = trainer.global_step
