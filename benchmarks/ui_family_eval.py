@@ -8,6 +8,12 @@ not add noise, so this is tighter than combining two binomial errors).
 
     python benchmarks/ui_family_eval.py --split validation --screens 200 \\
         runs/exp_a/sft/sft_adapter runs/exp_a/rl/rl_adapters/policy
+
+With ``--episodes``, the split's first ``--screens`` episodes are played instead, greedy, in the task's environment
+(until ``done()``, failure or ``--max-turns``), and the success rate is reported per family:
+
+    python benchmarks/ui_family_eval.py --episodes --split test \\
+        runs/exp_a/sft/sft_adapter runs/exp_a/rl/rl_adapters/policy
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 from greedy_eval import greedy_scores, paired_difference
 
 from perl_lightning.data.prompts import PromptDataModule
+from perl_lightning.modules.episodes import EpisodeConfig
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.rewards.layer import RewardSpec
 from perl_lightning.rl.config import SamplingConfig
@@ -36,13 +43,28 @@ def start_screens(task: UIAutomation, split: str, n: int, out: Path) -> Path:
     return out
 
 
-def family_accuracy(adapter: str, screens: Path, task: UIAutomation) -> tuple[dict[str, list[int]], list[float]]:
-    """``family -> [exact, screens]`` of the adapter's greedy actions, and the exact score per screen (in order)."""
+def family_accuracy(
+    adapter: str,
+    screens: Path | None,
+    task: UIAutomation,
+    episodes: EpisodeConfig | None = None,
+    split: str = "test",
+    limit: int | None = None,
+) -> tuple[dict[str, list[int]], list[float]]:
+    """``family -> [right, items]`` of the adapter's greedy actions, and the score per item (in order): the exact
+    action on the start screens in ``screens``, or with ``episodes`` the success of the split's first ``limit``
+    episodes."""
+    name = "success" if episodes is not None else "exact_action"
     policy = PolicyModule("smollm2-135m-instruct", rewards=[RewardSpec(task.programmatic_rewards["steps"])],
-                          init_policy_adapter=adapter, sampling=SamplingConfig(max_new_tokens=32)).eval()  # fmt: skip
-    dm = PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=16, max_prompt_length=1024)
-    values, metadata = greedy_scores(policy, dm, task, ("exact_action",))
-    scores = values["exact_action"]
+                          init_policy_adapter=adapter, sampling=SamplingConfig(max_new_tokens=32),
+                          episodes=episodes or EpisodeConfig()).eval()  # fmt: skip
+    if episodes is not None:
+        dm = PromptDataModule(task=task, val_split=split, val_limit=limit, eval_batch_size=32, max_prompt_length=1024)
+    else:
+        dm = PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=16,
+                              max_prompt_length=1024)  # fmt: skip
+    values, metadata = greedy_scores(policy, dm, task, (name,))
+    scores = values[name]
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for meta, value in zip(metadata, scores, strict=True):
         counts[meta["family"]][0] += int(value)
@@ -56,14 +78,25 @@ def main() -> None:
     parser.add_argument("--split", default="validation", help="train / validation / test (held-out families)")
     parser.add_argument("--screens", type=int, default=200)
     parser.add_argument("--out", default="runs/ui_family_eval")
+    parser.add_argument("--episodes", action="store_true", help="play whole episodes; report the success rate")
+    parser.add_argument("--max-turns", type=int, default=5, help="most actions of an episode (with --episodes)")
     args = parser.parse_args()
-    task = UIAutomation()
-    screens = start_screens(task, args.split, args.screens, Path(args.out) / args.split)
+    if args.episodes:
+        task, screens = UIAutomation(prompts="episodes"), None
+        episodes = EpisodeConfig(task="ui_automation", max_turns=args.max_turns)
+    else:
+        task, episodes = UIAutomation(), None
+        screens = start_screens(task, args.split, args.screens, Path(args.out) / args.split)
     first: list[float] | None = None
     for adapter in args.adapters:
-        counts, scores = family_accuracy(adapter, screens, task)
+        counts, scores = family_accuracy(adapter, screens, task, episodes, args.split, args.screens)
         total = sum(c[0] for c in counts.values()) / max(sum(c[1] for c in counts.values()), 1)
-        line = {"adapter": adapter, "split": args.split, "exact": round(total, 3), "families": counts}
+        line = {
+            "adapter": adapter,
+            "split": args.split,
+            "success" if episodes else "exact": round(total, 3),
+            "families": counts,
+        }
         if first is not None:
             line["vs_first"] = {k: round(v, 4) for k, v in paired_difference(first, scores).items()}
         first = scores if first is None else first
