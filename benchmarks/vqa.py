@@ -186,7 +186,7 @@ def main() -> None:
         steps = logged_steps(logger)
         results["rl"] = {m: paired(before[m], after[m]) for m in METRICS} | {
             "kl_to_sft": float(trainer.callback_metrics.get("val/kl", float("nan"))),
-            "train_reward": [round(float(s["rl/reward_mean"]), 3) for s in steps],
+            "train_reward": [round(float(s["rl/reward_mean"]), 3) for s in steps if s.get("rl/reward_mean")],
             "steps": len(steps), "seconds": round(seconds, 1), "seconds_per_step": round(seconds / len(steps), 2),
             "peak_rss_gib": round(peak_rss_gib(), 2)}  # fmt: skip
         save(results, results_file)

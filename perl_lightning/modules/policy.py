@@ -129,6 +129,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         self.reward_stats, self.baseline_stats = RunningMeanStd(), RunningMeanStd()
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each phase of a training step
         self.eval_samples: list[dict[str, Any]] = []  # the latest evaluation's sample table (SampleTable writes it)
+        self.eval_records: list[dict[str, Any]] = []  # the latest evaluation, per held-out row (paired statistics)
+        self._skipped = 0  # rollout batches without an update (every group degenerate)
         self._initial: dict[str, tuple[str, float, dict]] = {}  # held-out row id -> initial response, reward, row
 
     @property
@@ -181,7 +183,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
             pad, world = self.tokenizer.pad_token_id, self.trainer.world_size
             rollout, result, groups = dynamic_sampling(batch, rollout, result, self.cfg, self._redraw, pad, world)
             if rollout is None:  # every group had equal rewards (update.zero_std: drop / resample)
-                return self._log_skipped(groups)
+                return self._skip_update(groups)
             self.meter.add_tokens(rollout.attention_mask.sum())  # prompt + generated, no padding
             source = self.old_logprob_source(rollout)
             if source == "sampler":  # 3. log pi_old(y|x): recorded while sampling, or from the update's forward
@@ -223,6 +225,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         metrics = {**step_metrics(rollout, result, scores, rewards, entropy, exp, in_loss, self.kl.enabled,
                                   self.models.value_head is not None),
                    **stats, **{f"rl/{k}": v for k, v in groups.items()}, "rl/kl_coef": self.kl_ctl.value,
+                   "rl/update_skipped": 0.0,
                    **self.meter.time_metrics(("rollout", "scoring", "reference", "update"))}  # fmt: skip
         self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=mask.shape[0], sync_dist=True)
         self.log_dict({"reward": metrics["rl/reward_mean"]}, prog_bar=True, logger=False, batch_size=mask.shape[0])
@@ -234,9 +237,22 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         with self.meter.phase("scoring"):
             return rollout, self.score(rollout)
 
-    def _log_skipped(self, groups: dict[str, float]) -> None:
-        rank_zero_warn("every group of this batch had equal rewards: no update this step (update.zero_std)")
-        self.log_dict({f"rl/{k}": v for k, v in groups.items()}, on_step=True, on_epoch=False, batch_size=1)
+    def _skip_update(self, groups: dict[str, float]) -> None:
+        """Every group scored the same (``update.zero_std``: drop / resample): nothing to learn from this batch. It
+        still spends its optimizer steps, each with no gradient (which leaves every weight as it is), so that a run
+        whose batches keep degenerating ends at ``max_steps`` instead of drawing rollouts forever."""
+        if not self._skipped:
+            rank_zero_warn("every group of a batch had equal rewards: that batch makes no update (update.zero_std); "
+                           "rl/update_skipped counts them")  # fmt: skip
+        self._skipped += 1
+        opt, sched = self.optimizers(), self.lr_schedulers()
+        for _ in range(self.cfg.update_epochs * self.cfg.num_minibatches):
+            opt.zero_grad(set_to_none=True)
+            opt.step()
+            if sched is not None:
+                sched.step()
+        metrics = {**{f"rl/{k}": v for k, v in groups.items()}, "rl/update_skipped": 1.0}
+        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=1)
 
     def old_logprob_source(self, rollout: Rollout) -> str:
         """Where this step's ``log pi_old`` comes from (``update.old_logprobs``): ``sampler`` (recorded while

@@ -444,3 +444,17 @@ def test_help_documents_the_arguments(capsys):
     assert "--model.kl.placement" in out and "k3`` added to" in out
     assert "--model.sampling.temperature" in out and "--model.update.samples_per_prompt" in out
     assert "--model.update.scale_rewards" in out and "Dr. GRPO" in out
+
+
+def test_batches_whose_groups_all_tie_make_no_update_but_still_count(tmp_path):
+    """With ``zero_std: drop`` and a constant reward every group is degenerate: no weight moves (bit-identical), yet
+    each batch spends its optimizer steps, so the run ends at ``max_steps`` instead of drawing rollouts forever."""
+    module = _policy(None, algorithm="grpo", rewards=[RewardSpec(NEWLINES, weight=0.0)],
+                     update=UpdateConfig(samples_per_prompt=2, zero_std="drop", update_epochs=2))  # fmt: skip
+    before = {n: p.detach().clone() for n, p in module.named_parameters()}
+    trainer = _trainer(tmp_path, 3, module)
+    with pytest.warns(UserWarning, match="equal rewards"):
+        trainer.fit(module, _data())
+    assert trainer.global_step == 6 and len(module.history) == 3  # 3 batches x 2 update epochs
+    assert all(h["rl/update_skipped"] == 1.0 and h["rl/dropped_groups"] > 0 for h in module.history)
+    assert all(torch.equal(p, before[n]) for n, p in module.named_parameters())
