@@ -43,10 +43,11 @@ from perl_lightning.tasks import Task, get_task
 
 
 def logged_steps(logger: CSVLogger) -> list[dict[str, str]]:
-    """The training-step rows (those with ``rl/reward_mean``) of a finished run's ``metrics.csv``."""
+    """The training-step rows of a finished run's ``metrics.csv``: those with ``rl/reward_mean``, and those of batches
+    that made no update (``rl/update_skipped``: every group degenerate)."""
     logger.save()
     with open(Path(logger.log_dir) / "metrics.csv", newline="", encoding="utf-8") as handle:
-        return [row for row in csv.DictReader(handle) if row.get("rl/reward_mean")]
+        return [row for row in csv.DictReader(handle) if row.get("rl/reward_mean") or row.get("rl/update_skipped")]
 
 
 #: Each stage's label on its progress bar (or plain progress lines) and the logged metrics shown there.
@@ -76,16 +77,29 @@ def _validate(module: L.LightningModule, dm: L.LightningDataModule, stage: str) 
     return {k: float(v) for k, v in metrics.items()}
 
 
+@dataclass
+class _Measured:
+    before: dict[str, float]  # the held-out metrics before training
+    after: dict[str, float]
+    seconds: float  # of training alone
+    trainer: L.Trainer
+    items_before: list = field(default_factory=list)  # the module's eval_records (per held-out item) before training
+    items_after: list = field(default_factory=list)
+
+
 def _measured_fit(
     module: L.LightningModule, dm: L.LightningDataModule, out: Path, name: str, steps: int, log_every_n_steps: int
-) -> tuple[dict[str, float], dict[str, float], float, L.Trainer]:
-    """Validate, fit ``steps`` steps (timed), validate again: ``(metrics before, metrics after, seconds, trainer)``."""
+) -> _Measured:
+    """Validate, fit ``steps`` steps (timed), validate again; each validation's per-item records (the module's
+    ``eval_records``, when it keeps them) are kept too."""
     before = _validate(module, dm, name)
+    items_before = list(getattr(module, "eval_records", []))
     trainer, _ = _fit_trainer(out, name, steps, log_every_n_steps=log_every_n_steps)
     start = time.perf_counter()
     trainer.fit(module, dm)
     seconds = time.perf_counter() - start
-    return before, _validate(module, dm, name), seconds, trainer
+    after = _validate(module, dm, name)
+    return _Measured(before, after, seconds, trainer, items_before, list(getattr(module, "eval_records", [])))
 
 
 @dataclass
@@ -117,11 +131,11 @@ def run_align_stage(
     L.seed_everything(seed, verbose=False)
     module = VisionAlignModule(language_model, vision, learning_rate, save_dir=str(save_dir) if save_dir else None)
     dm = SceneCaptionDataModule(batch_size=batch_size, val_scenes=val_scenes, seed=seed, combos=combos)
-    before, after, seconds, trainer = _measured_fit(module, dm, out, "align", steps, log_every_n_steps=25)
-    module.last_metrics = {k: round(v, 4) for k, v in after.items()}
+    run = _measured_fit(module, dm, out, "align", steps, log_every_n_steps=25)
+    module.last_metrics = {k: round(v, 4) for k, v in run.after.items()}
     assert module.saved_adapters is not None
     atomic_write(module.saved_adapters / "alignment.json", module.alignment_record())  # with the final metrics
-    return AlignStageResult(module.saved_adapters, seconds, trainer.global_step, before, after)
+    return AlignStageResult(module.saved_adapters, run.seconds, run.trainer.global_step, run.before, run.after)
 
 
 def ensure_embedded_vlm(out: Path, steps: int = 3000, seed: int = 0) -> Path:
@@ -143,6 +157,8 @@ class SFTStageResult:
     seconds: float
     steps: int
     held_out: int = 0  # held-out demonstrations
+    nll_before: list[float] = field(default_factory=list)  # per held-out demonstration: mean response-token NLL
+    nll_after: list[float] = field(default_factory=list)
 
 
 def run_sft_stage(
@@ -169,10 +185,11 @@ def run_sft_stage(
     dm = SFTDataModule(
         task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed, limit=limit, val_limit=val_limit
     )
-    metrics_before, metrics_after, seconds, trainer = _measured_fit(module, dm, out, "sft", steps, log_every_n_steps=5)
-    before, after = metrics_before["val/perplexity"], metrics_after["val/perplexity"]
+    run = _measured_fit(module, dm, out, "sft", steps, log_every_n_steps=5)
     assert module.saved_adapters is not None
-    return SFTStageResult(before, after, module.saved_adapters, seconds, trainer.global_step, len(dm.encoded["val"]))
+    return SFTStageResult(run.before["val/perplexity"], run.after["val/perplexity"], module.saved_adapters,
+                          run.seconds, run.trainer.global_step, len(dm.encoded["val"]), run.items_before,
+                          run.items_after)  # fmt: skip
 
 
 @dataclass
@@ -190,6 +207,8 @@ class RewardStageResult:
     held_out: int = 0  # held-out pairs, or rated responses
     positives: int = 0  # held-out liked responses (pointwise)
     negatives: int = 0  # held-out disliked responses (pointwise)
+    correct_before: list[float] = field(default_factory=list)  # per held-out pair / rated response (as the accuracy)
+    correct_after: list[float] = field(default_factory=list)
 
 
 def run_reward_stage(
@@ -210,6 +229,7 @@ def run_reward_stage(
     max_prompt_length: int | None = None,
     head_init: Literal["zero", "normal", "probe"] | None = None,
     balance: bool | None = None,
+    val_limit: int | None = None,
 ) -> RewardStageResult:
     """Train a LoRA reward model and measure its held-out metrics before and after.
 
@@ -217,7 +237,8 @@ def run_reward_stage(
     ``head_init`` is the reward model's (``probe``: linear probing then fine-tuning); ``balance`` trains on balanced
     rounds of ratings (pointwise only, see ``RatedDataModule``). ``None`` picks, for the pointwise objective, both
     (``probe`` and balanced rounds: what makes a short run on lopsided thumbs data rank above chance, see
-    ``tests/modules/test_reward_model_taskmaster.py``), and for pairs a zero head.
+    ``tests/modules/test_reward_model_taskmaster.py``), and for pairs a zero head. ``val_limit``: at most this many
+    held-out pairs (pairwise only).
     """
     L.seed_everything(seed, verbose=False)
     pointwise_task = task is not None and get_task(task).feedback == "pointwise"
@@ -231,16 +252,21 @@ def run_reward_stage(
         raise ValueError("balance oversamples the rarer rating: it is a pointwise setting")
     kinds = {"pointwise": RatedDataModule, "pairwise": PreferenceDataModule}
     extra = {"balance": True} if balance else {}
+    if val_limit is not None:
+        if objective != "pairwise":
+            raise ValueError("val_limit caps held-out pairs: a pairwise setting")
+        extra["val_limit"] = val_limit
     dm = kinds[objective](task=task, path=data, batch_size=batch_size, max_length=max_length, seed=seed,
                           val_fraction=val_fraction, limit=limit, bad_rows=bad_rows,
                           max_prompt_length=max_prompt_length, **extra)  # fmt: skip
-    before, after, seconds, trainer = _measured_fit(module, dm, out, "reward_model", steps, log_every_n_steps=5)
+    run = _measured_fit(module, dm, out, "reward_model", steps, log_every_n_steps=5)
     assert module.saved_adapters is not None
     labels = [float(e.label) for e in dm.examples["val"]] if objective == "pointwise" else []
     positives = sum(label >= 0.5 for label in labels)
-    return RewardStageResult(before["val/accuracy"], after["val/accuracy"], module.saved_adapters, seconds,
-                             trainer.global_step, objective, before, after, len(dm.encoded["val"]), positives,
-                             len(labels) - positives)  # fmt: skip
+    return RewardStageResult(run.before["val/accuracy"], run.after["val/accuracy"], module.saved_adapters,
+                             run.seconds, run.trainer.global_step, objective, run.before, run.after,
+                             len(dm.encoded["val"]), positives, len(labels) - positives, run.items_before,
+                             run.items_after)  # fmt: skip
 
 
 @dataclass
@@ -258,6 +284,8 @@ class RLStageResult:
     rollouts: int
     phase_seconds: dict[str, float]
     task_metrics: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (initial, final)
+    records: list[dict] = field(default_factory=list)  # per held-out prompt: rewards, KL, task metrics (and _initial)
+    metrics_csv: Path | None = None  # the training steps' logged metrics (reward, KL, length curves)
 
 
 def run_rl_stage(
@@ -313,9 +341,10 @@ def run_rl_stage(
     # the current policy, and (once per row) the initial one: before = the initial
     after = _validate(policy, dm, "policy")
     steps = logged_steps(logger)
+    updates = [h for h in steps if h.get("rl/reward_mean")]  # the phase times of the batches that updated
     phases = {
-        k.removeprefix("time/"): sum(float(h[k]) for h in steps) / len(steps)
-        for k in steps[0]
+        k.removeprefix("time/"): sum(float(h[k]) for h in updates) / len(updates)
+        for k in (updates[0] if updates else {})
         if k.startswith("time/") and k.endswith("_s") and "per" not in k
     }
     task_metrics = {
@@ -326,4 +355,4 @@ def run_rl_stage(
     assert policy.saved_adapters is not None
     return RLStageResult(after["val/reward_initial"], after["val/reward"], 0.0, after["val/kl"],
                          after["val/win_rate"], policy.eval_samples, policy.saved_adapters, seconds, len(steps), phases,
-                         task_metrics)  # fmt: skip
+                         task_metrics, list(policy.eval_records), Path(logger.log_dir) / "metrics.csv")  # fmt: skip

@@ -2,8 +2,8 @@
 
 Layers, lowest first (a module may import its own layer and those below)::
 
-    rl  <  io, checkpointing, profiling, sources, console  <  models  <  tasks  <  data  <  rewards  <  callbacks
-        <  modules  <  stages  <  pipeline, cli, export, averaging
+    rl  <  io, checkpointing, profiling, sources, console, report  <  models  <  tasks  <  data  <  rewards
+        <  callbacks  <  modules  <  stages  <  pipeline, cli, export, averaging
 
 ``sources`` (raw rows with row-level errors) sits low so that tasks, which parse those rows, can sit below the
 DataModules that take a task.
@@ -26,6 +26,7 @@ LAYERS = {
     "profiling": 1,
     "sources": 1,
     "console": 1,
+    "report": 1,
     "models": 2,
     "tasks": 3,
     "data": 4,

@@ -68,6 +68,7 @@ class PreferenceDataModule(TokenizerDataModule):
             training rows is held out.
         val_fraction: fraction held out when ``val_split`` is ``None``.
         limit: use only the first ``limit`` usable rows (before the split); ``None`` for all.
+        val_limit: keep at most the first ``val_limit`` validation pairs; ``None`` for all.
         schema: without a task: ``auto`` (dialogue when there is no prompt column), ``explicit`` or ``dialogue``.
         prompt_key: without a task: column holding the prompt.
         chosen_key: without a task: column holding the preferred response (or dialogue).
@@ -95,6 +96,7 @@ class PreferenceDataModule(TokenizerDataModule):
         val_split: str | None = None,
         val_fraction: float = 0.1,
         limit: int | None = None,
+        val_limit: int | None = None,
         schema: Schema = "auto",
         prompt_key: str = "prompt",
         chosen_key: str = "chosen",
@@ -149,7 +151,7 @@ class PreferenceDataModule(TokenizerDataModule):
         if self.task.feedback == "pointwise":  # pairs within each split: one context never lands on both sides
             train, val = pairs_from_ratings(train), pairs_from_ratings(val)
         self.skipped = bad.skipped
-        self.examples = {"train": train, "val": val}
+        self.examples = {"train": train, "val": val[: hp.val_limit] if hp.val_limit else val}
         return self.examples
 
     def encode(self, example: PreferenceExample) -> tuple[list[int], list[int]] | EncodedImagePair:

@@ -16,7 +16,7 @@ from perl_lightning.rl.types import Rollout, prompt_text
 
 class PolicyEvaluation:
     """``validation_step`` and its helpers; the host module provides ``generate``, ``score``, ``logprobs``,
-    ``evaluation``, ``eval_sampling``, ``eval_samples`` and ``_initial``."""
+    ``evaluation``, ``eval_sampling``, ``eval_samples``, ``eval_records`` and ``_initial``."""
 
     def validation_step(self, batch: PromptBatch, batch_idx: int) -> None:
         """Held-out prompts: reward of the current policy vs the initial one (cached by row id), win rate, KL.
@@ -47,8 +47,12 @@ class PolicyEvaluation:
                    "val/no_eos_fraction": (~after.ended).float().mean()}  # fmt: skip
         self.log_dict(metrics, batch_size=len(ids), sync_dist=True)  # under DDP: the mean over every rank's prompts
         metadata = list(after.metadata) or [{} for _ in ids]
-        self._log_task_metrics((after.responses, metadata), ([self._initial[r][0] for r in ids],
-                                                             [self._initial[r][2] for r in ids]))  # fmt: skip
+        initial = ([self._initial[r][0] for r in ids], [self._initial[r][2] for r in ids])
+        per_item = self._log_task_metrics((after.responses, metadata), initial)
+        for i, row in enumerate(ids):  # per held-out row, for paired comparisons (``eval_records``)
+            record = {"row_id": row, "reward_initial": float(reward_before[i]), "reward": float(reward_after[i]),
+                      "kl": float(kl[i])}  # fmt: skip
+            self.eval_records.append({**record, **{name: float(values[i]) for name, values in per_item.items()}})
         for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
             text, reward, _ = self._initial[ids[i]]
             sample = {
@@ -65,19 +69,23 @@ class PolicyEvaluation:
 
     def _log_task_metrics(
         self, after: tuple[list[str], list[dict]], before: tuple[list[str], list[dict]]
-    ) -> None:  # fmt: skip
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
         """The data's task metrics (ROUGE, well-formed turns, episode success, ...) of the current and the initial
         responses (with their rows' metadata, which an episode's summary joins), as ``val/<name>`` and
-        ``val/<name>_initial``: means over the rows the metric applies to (not NaN)."""
+        ``val/<name>_initial``: means over the rows the metric applies to (not NaN). Returns the per-row values
+        under the same names (without ``val/``; NaN where a metric does not apply)."""
         task = getattr(getattr(self.trainer, "datamodule", None), "task", None)
         if task is None:
-            return
+            return {}
+        per_item = {}
         for suffix, (responses, metadata) in (("", after), ("_initial", before)):
             for name, values in task.evaluate(responses, metadata).items():
+                per_item[f"{name}{suffix}"] = values
                 valid = ~torch.isnan(values)
                 if valid.any():
                     self.log(f"val/{name}{suffix}", values[valid].mean().to(self.device), batch_size=int(valid.sum()),
                              sync_dist=True)  # fmt: skip
+        return per_item
 
     def _seeded(self, seed: int, batch: PromptBatch, role: Role) -> Rollout:
         devices = [self.device] if self.device.type == "cuda" else []
@@ -87,6 +95,7 @@ class PolicyEvaluation:
 
     def on_validation_epoch_start(self) -> None:
         self.eval_samples = []
+        self.eval_records = []  # per held-out row of this process: rewards, KL and task metrics, current and initial
 
     def configure_callbacks(self) -> list[Callback]:
         """A default :class:`SampleTable` (CSV, or a W&B table under W&B) unless the trainer already has one."""

@@ -32,17 +32,20 @@ def reward_metrics(objective: Objective, stage: str) -> MetricCollection:
     return MetricCollection(metrics)
 
 
-def update_pair_metrics(metrics: MetricCollection, chosen: torch.Tensor, rejected: torch.Tensor) -> None:
-    """Fold a batch of pair rewards (B,), (B,) into the pairwise metrics."""
+def update_pair_metrics(metrics: MetricCollection, chosen: torch.Tensor, rejected: torch.Tensor) -> torch.Tensor:
+    """Fold a batch of pair rewards (B,), (B,) into the pairwise metrics; returns ``chosen - rejected`` (B,)
+    (positive: the pair is ranked right)."""
     diff = (chosen - rejected).detach()
     metrics["accuracy"].update((diff > 0).float() + 0.5 * (diff == 0).float())
     metrics["margin"].update(diff)
     metrics["chosen_reward"].update(chosen.detach())
     metrics["rejected_reward"].update(rejected.detach())
+    return diff
 
 
-def update_rated_metrics(metrics: MetricCollection, rewards: torch.Tensor, labels: torch.Tensor) -> None:
-    """Fold a batch of rewards (B,) and labels (B,) in [0, 1] into the pointwise metrics."""
+def update_rated_metrics(metrics: MetricCollection, rewards: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Fold a batch of rewards (B,) and labels (B,) in [0, 1] into the pointwise metrics; returns the rewards signed
+    by their labels (B,) (positive: the reward's sign agrees with the label)."""
     rewards = rewards.detach().float()
     liked = labels.to(rewards.device) >= 0.5  # (B,) bool
     signed = torch.where(liked, rewards, -rewards)  # > 0 when the reward's sign agrees with the label
@@ -50,6 +53,7 @@ def update_rated_metrics(metrics: MetricCollection, rewards: torch.Tensor, label
     if "auroc" in metrics:
         metrics["auroc"].update(rewards, liked.long())
         metrics["ece"].update(torch.sigmoid(rewards), liked.long())
+    return signed
 
 
 __all__ = ["STAGES", "Objective", "reward_metrics", "update_pair_metrics", "update_rated_metrics"]

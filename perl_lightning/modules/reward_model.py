@@ -172,6 +172,7 @@ class RewardModelModule(FineTuneModule):
         self.automatic_optimization = False  # one optimizer step per batch, backward per micro-batch
         self.metrics = torch.nn.ModuleDict({f"{s}_": reward_metrics(objective, s) for s in STAGES})
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
+        self.eval_records: list[float] = []  # the latest evaluation (this process), per item: 1 right, 0.5 tie, 0
 
     # ---- scoring -------------------------------------------------------------------------------------------------
     def forward(
@@ -216,11 +217,15 @@ class RewardModelModule(FineTuneModule):
         hp, metrics = self.hparams, self.metrics[f"{stage}_"]
         if isinstance(batch, RatedBatch):
             rewards = self(batch.input_ids, batch.attention_mask)  # (B,)
-            update_rated_metrics(metrics, rewards, batch.labels)
-            return pointwise_reward_loss(rewards, batch.labels, hp.pos_weight)
-        chosen, rejected = self._score_pairs(batch)
-        update_pair_metrics(metrics, chosen, rejected)
-        return pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef)
+            signed = update_rated_metrics(metrics, rewards, batch.labels)
+            loss = pointwise_reward_loss(rewards, batch.labels, hp.pos_weight)
+        else:
+            chosen, rejected = self._score_pairs(batch)
+            signed = update_pair_metrics(metrics, chosen, rejected)
+            loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef)
+        if stage != "train":  # per item, as the accuracy counts it (paired statistics across evaluations)
+            self.eval_records += ((signed > 0).float() + 0.5 * (signed == 0).float()).tolist()
+        return loss
 
     def _check_batch(self, batch: Any) -> None:
         objective = self.hparams.objective
@@ -268,6 +273,12 @@ class RewardModelModule(FineTuneModule):
 
     def validation_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> None:
         self._eval_step(batch, "val")
+
+    def on_validation_epoch_start(self) -> None:
+        self.eval_records = []
+
+    def on_test_epoch_start(self) -> None:
+        self.eval_records = []
 
     def test_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> None:
         self._eval_step(batch, "test")

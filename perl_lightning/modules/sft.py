@@ -145,6 +145,7 @@ class SFTModule(FineTuneModule):
             {f"{s}_{k}": SumMetric(nan_strategy="disable") for s in ("val", "test") for k in ("nll", "tokens")}
         )
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
+        self.eval_records: list[float] = []  # the latest evaluation, per demonstration: its mean response-token NLL
 
     # ---- forward -------------------------------------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -204,9 +205,22 @@ class SFTModule(FineTuneModule):
         return loss_sum
 
     def _eval_step(self, batch: SFTBatch, stage: str) -> None:
-        part = self.nll(batch)
-        self.sums[f"{stage}_nll"].update(part.total)
-        self.sums[f"{stage}_tokens"].update(part.tokens)
+        """Each demonstration's NLL on its own (kept in ``eval_records`` for paired statistics), summed."""
+        for i in range(batch.input_ids.shape[0]):
+            n = int(batch.attention_mask[i].sum())  # right-padded: the row's own tokens come first
+            row = SFTBatch(batch.input_ids[i : i + 1, :n], batch.attention_mask[i : i + 1, :n],
+                           batch.labels[i : i + 1, :n],
+                           batch.images.select([i]) if batch.images is not None else None)  # fmt: skip
+            part = self.nll(row)
+            self.sums[f"{stage}_nll"].update(part.total)
+            self.sums[f"{stage}_tokens"].update(part.tokens)
+            self.eval_records.append(float(part.mean))
+
+    def on_validation_epoch_start(self) -> None:
+        self.eval_records = []
+
+    def on_test_epoch_start(self) -> None:
+        self.eval_records = []
 
     def _log_eval(self, stage: str) -> None:
         """``<stage>/loss`` and ``<stage>/perplexity`` of the whole set, then reset the sums."""

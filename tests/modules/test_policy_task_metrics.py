@@ -40,3 +40,17 @@ def test_validation_logs_rouge_of_current_and_initial_policy(tmp_path):
     assert len(expected) >= 1 and not math.isnan(metrics["val/rouge1"])
     assert metrics["val/rouge1"] == pytest.approx(sum(expected) / len(expected), abs=1e-5)
     assert metrics["val/rouge1"] == pytest.approx(metrics["val/rouge1_initial"], abs=1e-6)
+    # per held-out row: its rewards, KL and task metrics, current and initial, in the order evaluated
+    records = module.eval_records
+    assert len(records) == len(dm.examples["val"]) and len({r["row_id"] for r in records}) == len(records)
+    for record in records:
+        meta = next(r for r in rows if r["id"] == record["row_id"])
+        sample = next((s for s in module.eval_samples if s["row_id"] == record["row_id"]), None)
+        if "summary" not in meta:
+            assert math.isnan(record["rouge1"]) and math.isnan(record["rouge1_initial"])
+        elif sample is not None:
+            assert record["rouge1"] == pytest.approx(rouge_pair(sample["after"], meta["summary"])["rouge1"])
+            assert record["reward"] == pytest.approx(sample["reward_after"])
+        assert {"reward", "reward_initial", "kl", "rougeL", "rougeL_initial"} <= set(record)
+    valid = [r["rouge1"] for r in records if not math.isnan(r["rouge1"])]
+    assert metrics["val/rouge1"] == pytest.approx(sum(valid) / len(valid), abs=1e-5)

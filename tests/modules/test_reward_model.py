@@ -74,6 +74,24 @@ def test_training_learns_a_clear_preference(tmp_path, pairs_file):
     assert after["val/margin"] > before["val/margin"]
 
 
+def test_validation_keeps_each_pair_right_or_wrong(tmp_path, pairs_file):
+    """``eval_records``: per held-out pair (in order) 1 when chosen out-scores rejected, 0 when not, 0.5 on a tie;
+    their mean is the logged accuracy, and each agrees with the pair's rewards from ``predict``."""
+    torch.manual_seed(0)
+    module = _module(head_init="normal").eval()  # a random head: some pairs right, some wrong
+    dm = PreferenceDataModule(path=str(pairs_file), batch_size=4, max_length=64, val_fraction=0.5)
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    accuracy = trainer.validate(module, dm, verbose=False)[0]["val/accuracy"]
+    records = list(module.eval_records)
+    assert len(records) == len(dm.encoded["val"]) and set(records) <= {0.0, 0.5, 1.0}
+    assert sum(records) / len(records) == pytest.approx(accuracy, abs=1e-6)
+    scored = trainer.predict(module, dataloaders=dm.val_dataloader())
+    expected = [float(c > r) for out in scored for c, r in zip(out["chosen"], out["rejected"], strict=True)]
+    assert records == expected and 0 < sum(records) < len(records)
+    trainer.validate(module, dm, verbose=False)
+    assert module.eval_records == records  # reset per evaluation, not appended to
+
+
 def test_saved_adapter_reloads_with_plain_peft(tmp_path, tiny_base_dir, pairs_file):
     module = _module(model=str(tiny_base_dir), save_dir=str(tmp_path / "adapter"))
     dm = PreferenceDataModule(path=str(pairs_file), batch_size=4, max_length=64)

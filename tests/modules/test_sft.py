@@ -114,6 +114,25 @@ def test_validation_perplexity_is_of_the_whole_set_not_a_mean_over_batches(fitte
     assert fitted.after["val/perplexity"] != pytest.approx(batch_mean, rel=1e-4)
 
 
+def test_validation_keeps_each_demonstration_nll_and_they_add_up_to_the_set_loss(fitted):
+    """``eval_records``: per held-out demonstration (in the loader's fixed order) its mean response-token NLL, each as
+    the model gives it alone; weighted by token counts they make the logged loss (paired statistics across
+    evaluations rely on the order and the values)."""
+    module, dm = fitted.module, fitted.dm
+    records = module.eval_records
+    assert len(records) == len(dm.encoded["val"])
+    with torch.no_grad():
+        alone = []
+        for batch in dm.val_dataloader():
+            for i in range(batch.input_ids.shape[0]):
+                one = [t[i : i + 1] for t in (batch.input_ids, batch.attention_mask, batch.labels)]
+                alone.append(sft_nll(module(one[0], one[1]), one[2]))
+    assert records == pytest.approx([float(p.mean) for p in alone], rel=1e-5)
+    total, tokens = sum(float(p.total) for p in alone), sum(int(p.tokens) for p in alone)
+    assert fitted.after["val/loss"] == pytest.approx(total / tokens, rel=1e-5)
+    assert len(set(records)) > 1  # the records differ per item: not one value repeated
+
+
 # ---- the adapter: plain transformers + peft, and the start of RL ---------------------------------------------------
 @pytest.fixture(scope="module")
 def saved(demos, tiny_base_dir, tmp_path_factory) -> SimpleNamespace:
