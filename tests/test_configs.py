@@ -141,13 +141,16 @@ def test_task_configs_chain_the_stages():
         rl = parse("--config", str(CONF / task / "rl.yaml"))
         assert rl.model.init_args.init_policy_adapter == sft.save_dir == f"runs/{task}/sft_adapter"
         models = [r.source for r in rl.model.init_args.rewards if "/" in r.source]
-        assert models == [rm.save_dir] == [f"runs/{task}/reward_adapter"]
+        if task == "ui_automation":  # the measured setting: the programmatic reward alone (the RM is one line away)
+            assert models == [] and "runs/ui_automation/reward_adapter" in (CONF / task / "rl.yaml").read_text()
+        else:
+            assert models == [rm.save_dir] == [f"runs/{task}/reward_adapter"]
         assert rm.objective == ("pointwise" if task == "dialogue" else "pairwise")
-    ui = parse("--config", str(CONF / "ui_automation" / "rl.yaml")).model.init_args
-    assert [(r.source, r.weight) for r in ui.rewards] == [
-        ("perl_lightning.tasks.ui_automation:action_reward", 1.0),
-        ("runs/ui_automation/reward_adapter", 0.5),
+    ui = parse("--config", str(CONF / "ui_automation" / "rl.yaml"))
+    assert [(r.source, r.weight, r.args) for r in ui.model.init_args.rewards] == [
+        ("perl_lightning.tasks.ui_automation:action_reward", 1.0, {"credit": {"element": 0.0, "kind": 0.0}}),
     ]
+    assert ui["model.init_args.update.zero_std"] == "resample" and ui.data.init_args.task.init_args.prompts == "start"
     multistep = parse("--config", str(CONF / "ui_automation" / "rl_multistep.yaml"))
     assert multistep.model.init_args.episodes.task == "ui_automation"
     assert multistep.model.init_args.init_policy_adapter == "runs/ui_automation/sft_adapter"

@@ -81,8 +81,10 @@ class UIAutomation(Task):
     """Screens + goals -> the next action; single-step rows and multi-step episodes (see the module docstring).
 
     Args:
-        prompts: the RL rows of the built-in data: ``steps`` (one action, scored by :func:`action_reward`) or
-            ``episodes`` (multi-turn, scored by :func:`episode_reward`).
+        prompts: the rows of the built-in data: ``steps`` (every step of the episodes, with its history; one action
+            scored by :func:`action_reward`), ``start`` (only each episode's start screen, for every stage: a fresh
+            screen and a goal, the single-step task) or ``episodes`` (RL prompts are episodes, multi-turn, scored by
+            :func:`episode_reward`; the other stages read the steps).
         max_screen_chars: character budget of one screen's text (``render_screen``'s policy; the goal is separate).
         seed: seed of the built-in data.
         train_episodes: built-in training episodes (validation 200, held-out test 300 episodes).
@@ -96,6 +98,7 @@ class UIAutomation(Task):
     name: ClassVar[str] = "ui_automation"
     feedback: ClassVar[str] = "pairwise"  # type: ignore[assignment]
     builtin_val_split: ClassVar[str | None] = "test"  # the held-out screen families
+    headline_metric: ClassVar[str | None] = "exact_action"
     programmatic_rewards: ClassVar[dict[str, str]] = {
         "steps": "perl_lightning.tasks.ui_automation:action_reward",
         "episodes": "perl_lightning.tasks.ui_automation:episode_reward",
@@ -106,12 +109,12 @@ class UIAutomation(Task):
     )
 
     def __init__(
-        self, prompts: Literal["steps", "episodes"] = "steps", max_screen_chars: int | None = 900, seed: int = 0,
-        train_episodes: int = 1200, max_steps: int = 6, success_reward: float = 1.0, invalid_penalty: float = -0.5,
-        shaping: float = 0.0, stop_on_invalid: bool = True,
+        self, prompts: Literal["steps", "start", "episodes"] = "steps", max_screen_chars: int | None = 900,
+        seed: int = 0, train_episodes: int = 1200, max_steps: int = 6, success_reward: float = 1.0,
+        invalid_penalty: float = -0.5, shaping: float = 0.0, stop_on_invalid: bool = True,
     ) -> None:  # fmt: skip
-        if prompts not in ("steps", "episodes"):
-            raise ValueError(f"prompts must be 'steps' or 'episodes', not {prompts!r}")
+        if prompts not in ("steps", "start", "episodes"):
+            raise ValueError(f"prompts must be 'steps', 'start' or 'episodes', not {prompts!r}")
         self.prompts, self.max_screen_chars, self.seed, self.train_episodes = (
             prompts,
             max_screen_chars,
@@ -128,11 +131,12 @@ class UIAutomation(Task):
         return write_dataset(root, seed=self.seed, train=self.train_episodes)
 
     def source(self, stage: Stage, path: str | None) -> str:
-        """``path``, else the built-in step rows (episodes for RL prompts when ``prompts='episodes'``), a directory
-        with ``train`` / ``validation`` / ``test`` (held-out families) splits."""
+        """``path``, else the built-in step rows (only start screens when ``prompts='start'``; episodes for RL prompts
+        when ``prompts='episodes'``), a directory with ``train`` / ``validation`` / ``test`` (held-out families)."""
         if path is not None:
             return path
         kind = "episodes" if stage == "prompts" and self.prompts == "episodes" else "steps"
+        kind = "start" if self.prompts == "start" else kind
         return str(self.builtin_root() / kind)
 
     @staticmethod

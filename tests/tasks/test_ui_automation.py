@@ -152,3 +152,21 @@ def test_builtin_data_holds_out_whole_families(builtin: UIAutomation) -> None:
     val = prompts.load_examples()["val"]
     assert len(val) == 5 and all(e.metadata["family"] in HELD_OUT_FAMILIES and "app" in e.metadata for e in val)
     assert get_task("ui_automation").describe().startswith("ui_automation (pairwise feedback; stages: sft, preference")
+
+
+def test_start_screens_mode_reads_only_first_steps_for_every_stage(builtin: UIAutomation) -> None:
+    """``prompts='start'``: every stage reads the episodes' start screens (no history), the same rows as the step-0
+    rows of the full step data, in the same order, with the held-out families still held out."""
+    start = UIAutomation(prompts="start")
+    for stage in ("sft", "preference", "prompts"):
+        assert start.source(stage, None).endswith("start")
+    for split in ("train", "test"):
+        rows = [r.data for r in iter_rows(start.source("sft", None), split=split)]
+        full = [r.data for r in iter_rows(builtin.source("sft", None), split=split) if r.data["step"] == 0]
+        assert rows == full and all(not r["history"] for r in rows)
+    prompts = PromptDataModule(task=start, val_limit=4).load_examples()
+    assert all(e.metadata["family"] in HELD_OUT_FAMILIES for e in prompts["val"])
+    assert not {e.metadata["family"] for e in prompts["train"]} & set(HELD_OUT_FAMILIES)
+    assert all(len(e.prompt) == 1 for e in prompts["train"][:50])  # one observation turn: a fresh screen
+    with pytest.raises(ValueError, match="'steps', 'start' or 'episodes'"):
+        UIAutomation(prompts="first")  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ Regenerate (skipped when ``OUT_DIR/DONE`` records the same parameters)::
 
     python -m perl_lightning.tasks.ui.generator OUT_DIR --seed 0
 
-writes ``OUT_DIR/{episodes,steps}/{train,validation,test}.jsonl``.
+writes ``OUT_DIR/{episodes,steps,start}/{train,validation,test}.jsonl``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ __all__ = [
     "write_dataset",
 ]
 
-DATA_VERSION = 3  # 2: a step's gold_action lists every order-independent next action; 3: the email_inbox family
+DATA_VERSION = 4  # 2: a step's gold_action lists every order-independent next action; 3: the email_inbox family;
+# 4: the start folder (the same rows otherwise)
 
 
 def generate_episodes(n: int, seed: int, families: Sequence[str]) -> list[dict[str, Any]]:
@@ -112,7 +113,8 @@ def episode_steps(episode: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_dataset(root: Path, seed: int = 0, train: int = 1200, validation: int = 200, test: int = 300) -> Path:
-    """Write ``root/{episodes,steps}/{train,validation,test}.jsonl`` (each file atomically), then ``root/DONE``.
+    """Write ``root/{episodes,steps,start}/{train,validation,test}.jsonl`` (each file atomically), then ``root/DONE``.
+    ``start`` holds the step rows of each episode's first step (a fresh screen and a goal, no history).
 
     Train and validation come from :data:`TRAIN_FAMILIES` (seeds ``3 * seed`` and ``3 * seed + 1``), test from
     :data:`HELD_OUT_FAMILIES` (``3 * seed + 2``). Nothing is written when ``DONE`` records the same parameters.
@@ -129,7 +131,8 @@ def write_dataset(root: Path, seed: int = 0, train: int = 1200, validation: int 
     for split, (n, split_seed, families) in splits.items():
         episodes = generate_episodes(n, split_seed, families)
         steps = [row for e in episodes for row in episode_steps(e)]
-        for folder, rows in (("episodes", episodes), ("steps", steps)):
+        start = [row for row in steps if row["step"] == 0]
+        for folder, rows in (("episodes", episodes), ("steps", steps), ("start", start)):
             atomic_write(root / folder / f"{split}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     atomic_write(marker, json.dumps(params, sort_keys=True) + "\n")
     return root
