@@ -229,6 +229,8 @@ class Task:
     #: Prompts carry images: the stages need a vision-language model (``perl pipeline`` then defaults to the
     #: embedded ``smollm2-135m-vlm``).
     needs_images: ClassVar[bool] = False
+    #: The task metric (a key of :meth:`evaluate`) that a run's summary reports for RL; ``None``: the held-out reward.
+    headline_metric: ClassVar[str | None] = None
 
     # ---- stages (override the ones the task has) -----------------------------------------------------------------
     def demonstration(self, row: Row) -> Demonstration | None:

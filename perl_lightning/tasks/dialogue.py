@@ -108,6 +108,7 @@ class Dialogue(Task):
 
     name: ClassVar[str] = "dialogue"
     feedback: ClassVar[str] = "pointwise"  # type: ignore[assignment]
+    headline_metric: ClassVar[str | None] = "well_formed"
     builtin: ClassVar[dict[str, str]] = {
         "sft": "builtin:dialogue/reward_00",
         "rated": "builtin:dialogue/reward_00",

@@ -79,6 +79,7 @@ class Summarization(Task):
         "prompts": "builtin:summarization/sft",
     }
     reward_functions: ClassVar[tuple[str, ...]] = ("perl_lightning.tasks.summarization:rouge_l_reward",)
+    headline_metric: ClassVar[str | None] = "rougeL"
 
     def __init__(self, max_post_words: int | None = 300) -> None:
         if max_post_words is not None and max_post_words < 1:
