@@ -203,7 +203,7 @@ def test_write_dataset_splits_atomically_and_only_once(tmp_path: Path, replaced_
     replaced = replaced_files
     root = tmp_path / "ui"
     assert write_dataset(root, seed=1, train=18, validation=12, test=10) == root
-    files = [root / k / f"{s}.jsonl" for k in ("episodes", "steps") for s in ("train", "validation", "test")]
+    files = [root / k / f"{s}.jsonl" for k in ("episodes", "steps", "start") for s in ("train", "validation", "test")]
     assert {Path(d) for _, d in replaced} == {*files, root / "DONE"}
     assert all(Path(s).parent == Path(d).parent and s != d for s, d in replaced)  # a temp file next to the target
     assert sorted(p.name for p in root.rglob("*") if p.is_file()) == sorted(["DONE", *(f.name for f in files)])
@@ -217,6 +217,7 @@ def test_write_dataset_splits_atomically_and_only_once(tmp_path: Path, replaced_
         steps = _read(root / "steps" / f"{split}.jsonl")
         assert len(steps) == sum(len(e["gold_actions"]) for e in rows)
         assert {r["id"].split("/")[0] for r in steps} == {e["id"] for e in rows}
+        assert _read(root / "start" / f"{split}.jsonl") == [r for r in steps if r["step"] == 0]  # one per episode
     assert json.loads((root / "DONE").read_text())["seed"] == 1
 
     mtimes = {p: p.stat().st_mtime_ns for p in [*files, root / "DONE"]}
