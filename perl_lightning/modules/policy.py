@@ -238,9 +238,8 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
             return rollout, self.score(rollout)
 
     def _skip_update(self, groups: dict[str, float]) -> None:
-        """Every group scored the same (``update.zero_std``: drop / resample): nothing to learn from this batch. It
-        still spends its optimizer steps, each with no gradient (which leaves every weight as it is), so that a run
-        whose batches keep degenerating ends at ``max_steps`` instead of drawing rollouts forever."""
+        """Every group tied (``update.zero_std``: drop / resample), nothing to learn: the batch still spends its
+        optimizer steps, with no gradient (no weight moves), so a run of degenerate batches ends at ``max_steps``."""
         if not self._skipped:
             rank_zero_warn("every group of a batch had equal rewards: that batch makes no update (update.zero_std); "
                            "rl/update_skipped counts them")  # fmt: skip
