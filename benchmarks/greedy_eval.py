@@ -14,6 +14,7 @@ import torch
 
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.modules.policy import PolicyModule
+from perl_lightning.report import paired
 from perl_lightning.rl.config import SamplingConfig
 from perl_lightning.tasks import Task
 
@@ -40,13 +41,10 @@ def greedy_scores(
 
 
 def paired_difference(first: list[float], second: list[float]) -> dict[str, float]:
-    """Mean of ``second_i - first_i`` over the same items, its paired standard error ``sd(diff) / sqrt(n)``, and the
-    difference in standard errors."""
-    diffs = [b - a for a, b in zip(first, second, strict=True)]
-    n = len(diffs)
-    mean = sum(diffs) / n
-    se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / max(n - 1, 1) / n)
-    return {"diff": mean, "paired_se": se, "diff_in_se": mean / max(se, 1e-12), "n": n}
+    """Mean of ``second_i - first_i`` over the same items, its paired standard error ``sd(diff) / sqrt(n)`` (from
+    :func:`perl_lightning.report.paired`), and the difference in standard errors."""
+    p = paired(first, second)
+    return {"diff": p.diff, "paired_se": p.stderr, "diff_in_se": p.diff / max(p.stderr, 1e-12), "n": p.n}
 
 
 def load_results(path: Path) -> dict[str, Any]:
