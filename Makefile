@@ -9,7 +9,7 @@ export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export WANDB_MODE ?= offline
 
-.PHONY: demo test lint setup clean bench-peers lock
+.PHONY: demo test lint setup clean bench bench-peers lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ $(TRL_STAMP): $(STAMP)
 
 bench-peers: $(STAMP) $(TRL_STAMP)
 	$(BIN)/python benchmarks/peers/run.py $(ARGS)
+
+# The whole suite (RM LoRA vs full, LoRA ranks, RL layouts, TRL side by side): benchmarks/results/<device>.{json,md,png}
+bench: $(STAMP) $(TRL_STAMP)
+	$(BIN)/python benchmarks/suite.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -58,6 +58,7 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
     from perl_lightning.modules.optim import OptimConfig
     from perl_lightning.modules.policy import PolicyModule
     from perl_lightning.rewards.layer import RewardSpec
+    from perl_lightning.rl.algorithms import get_algorithm
     from perl_lightning.rl.config import EvalConfig, SamplingConfig, UpdateConfig
 
     class StepTimes(Callback):
@@ -65,26 +66,29 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
             self.steps: list[dict[str, float]] = []
 
         def on_train_batch_end(self, trainer, *args) -> None:
-            self.steps.append({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("time/")})
+            kept = ("time/", "rl/reward_mean", "rl/kl")
+            self.steps.append({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(kept)})
 
     torch.set_num_threads(args.threads)
     L.seed_everything(0, verbose=False)
+    full = layout == "full"  # full fine-tuning: policy, value, reference and reward each a whole model
     policy = PolicyModule(
         model=args.model,
-        algorithm="rloo",
-        layout=layout,
-        lora=LoRAConfig(r=8, alpha=16),
+        algorithm=args.algorithm,
+        layout="separate" if full else layout,
+        lora=None if full else LoRAConfig(r=8, alpha=16),
         rewards=[RewardSpec(args.reward_adapter)],
         update=UpdateConfig(samples_per_prompt=2),
         sampling=SamplingConfig(max_new_tokens=48, min_new_tokens=48, temperature=1.0),
-        optim=OptimConfig(learning_rate=1e-4),
+        optim=OptimConfig(learning_rate=1e-5 if full else 1e-4),
         evaluation=EvalConfig(num_samples=0),
     )
     times = StepTimes()
     dm = PromptDataModule(batch_size=4, max_prompt_length=128, seed=0)
+    per_rollout = get_algorithm(args.algorithm).update_epochs  # optimizer steps per rollout batch (PPO: 4 epochs)
     trainer = L.Trainer(
         accelerator="cpu",
-        max_steps=args.steps,
+        max_steps=args.steps * per_rollout,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -95,21 +99,31 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
     )
     trainer.fit(policy, dm)
     steps = times.steps[1:] or times.steps  # the first step warms caches up
-    phases = {k: statistics.median(h[f"time/{k}"] for h in steps) for k in PHASES}
+    phases = {k: statistics.median(h.get(f"time/{k}", 0.0) for h in steps) for k in PHASES}
     return {
         "layout": layout,
         "s_per_step": sum(phases.values()),
         **phases,
         "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "params": sum(p.numel() for p in policy.parameters()),
+        "trainable": sum(p.numel() for p in policy.parameters() if p.requires_grad),
+        "reward": [h.get("rl/reward_mean") for h in times.steps],  # per step, the first included
+        "kl": [h.get("rl/kl") for h in times.steps],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layouts", nargs="+", default=["hydra", "separate"])
+    parser.add_argument(
+        "--layouts",
+        nargs="+",
+        default=["hydra", "separate"],
+        help="hydra, separate (LoRA on copies of the base), full (full fine-tuning, every model whole)",
+    )
+    parser.add_argument("--algorithm", default="rloo", help="rloo, or ppo (a value model too: four models)")
+    parser.add_argument("--json", default=None, help="also write the results (per layout) to this JSON file")
     parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=4, help="rollout batches (RL steps)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reward-adapter", default=None)
     parser.add_argument("--out", default="runs/bench_rl")
@@ -129,8 +143,11 @@ def main() -> None:
         if out.returncode != 0 or not lines:
             sys.exit(f"{layout} failed:\n{out.stderr[-3000:]}")
         results[layout] = json.loads(lines[-1][7:])
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(
-        f"\nRLOO, {args.model}, 4 prompts x 2 samples x 48 new tokens, {args.threads} threads, "
+        f"\n{args.algorithm.upper()}, {args.model}, 4 prompts x 2 samples x 48 new tokens, {args.threads} threads, "
         f"median of {max(args.steps - 1, 1)} steps"
     )
     print(f"{'layout':9} {'params':>12} {'s/step':>7} " + " ".join(f"{p:>11}" for p in PHASES) + f" {'peak GiB':>9}")

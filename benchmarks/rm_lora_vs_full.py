@@ -48,7 +48,8 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         def on_train_batch_end(self, *a) -> None:
             self.times.append(time.perf_counter() - self.start)
 
-    lora = LoRAConfig(r=8, alpha=16) if mode.startswith("lora") else None
+    rank = int(mode.rsplit("-r", 1)[1]) if mode.startswith("lora-r") else args.lora_rank  # "lora-r4": rank 4
+    lora = LoRAConfig(r=rank, alpha=2 * rank) if mode.startswith("lora") else None
     lr = args.lora_lr if lora is not None else args.full_lr
     plain = mode.endswith("plain")  # ablation: whole padded batch in one pass, no prefix sharing
     module = RewardModelModule(
@@ -87,6 +88,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
     trainer.fit(module, dm)
     evaluator = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
     accuracy = evaluator.validate(module, dm, verbose=False)[0]["val/accuracy"]
+    correct = list(module.eval_records)  # per held-out pair (the same pairs, in the same order, for every mode)
     trainable, total = count_parameters(module.model)
     tokens = [len(c) + len(r) for c, r in dm.encoded["train"]]
     return {
@@ -98,6 +100,8 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         "trainable": trainable,
         "total": total,
         "mean_pair_tokens": sum(tokens) / len(tokens),
+        "correct": correct,
+        "tokens_per_s": sum(tokens) / len(tokens) * args.batch_size / statistics.median(timer.times[1:] or timer.times),
     }
 
 
@@ -108,8 +112,10 @@ def main() -> None:
         nargs="+",
         default=["lora", "full"],
         help="lora, full (both with micro-batching and prefix sharing); lora-plain, full-plain "
-        "(one padded pass per batch, no prefix sharing: the conventional way)",
+        "(one padded pass per batch, no prefix sharing: the conventional way); lora-rN (LoRA of rank N)",
     )
+    parser.add_argument("--lora-rank", type=int, default=8, help="rank of the lora modes (alpha = 2 x rank)")
+    parser.add_argument("--json", default=None, help="also write the results (per mode) to this JSON file")
     parser.add_argument("--micro-batch-tokens", type=int, default=1024)
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--data", default=None, help="preference data (default: the HH harmless slice)")
@@ -144,6 +150,9 @@ def main() -> None:
         if out.returncode != 0 or not lines:
             sys.exit(f"{mode} failed:\n{out.stderr[-3000:]}")
         results[mode] = json.loads(lines[-1][7:])
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     print(
         f"\nreward model, {args.model}, {args.steps} steps x {args.batch_size} pairs (<= {args.max_length} tokens), "
         f"{args.threads} threads"

@@ -156,6 +156,112 @@ def plot_before_after(stages: dict[str, StageSummary], path: Path) -> Path:
     return _save(fig, path)
 
 
+def paired_by_group(records: Sequence[dict[str, Any]], metric: str) -> dict[str, Paired]:
+    """The paired comparison of ``metric`` (initial policy: ``<metric>_initial``) per ``group`` of the RL stage's
+    per-row records (``RLStageResult.records``; the task's ``group_by``), then over every row as ``"all"``. Rows
+    without the metric (NaN, or absent) are left out; groups with no rows too."""
+    rows: dict[str, list[tuple[float, float]]] = {}
+    for r in records:
+        before, after = r.get(f"{metric}_initial", math.nan), r.get(metric, math.nan)
+        if math.isfinite(before) and math.isfinite(after):
+            for group in (str(r.get("group", "")), "all"):
+                rows.setdefault(group, []).append((before, after))
+    rows.pop("", None)
+    ordered = sorted(k for k in rows if k != "all") + (["all"] if "all" in rows else [])
+    return {k: paired([b for b, _ in rows[k]], [a for _, a in rows[k]]) for k in ordered}
+
+
+def plot_groups(groups: dict[str, Paired], path: Path, metric: str, title: str = "held-out, before and after") -> Path:
+    """Before / after bars of one metric per group (screen family, question type), the after bar with +-2 standard
+    errors of the paired difference, written as a PNG."""
+    fig = Figure(figsize=(max(4.0, 1.3 * len(groups) + 1.5), 3.4), layout="constrained")
+    ax = fig.subplots()
+    xs = list(range(len(groups)))
+    ax.bar([x - 0.2 for x in xs], [g.before for g in groups.values()], width=0.4, color="#9aa5b1", label="before")
+    ax.bar([x + 0.2 for x in xs], [g.after for g in groups.values()], width=0.4, color="#2f6fb0", label="after",
+           yerr=[2 * g.stderr for g in groups.values()], capsize=4)  # fmt: skip
+    ax.set_xticks(xs, [f"{k}\nn={g.n}" for k, g in groups.items()], fontsize=8)
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_reward_scores(
+    scores: Sequence[tuple[float, float]], path: Path, objective: str = "pairwise", title: str = "held-out rewards"
+) -> Path:  # fmt: skip
+    """Histograms of a reward model's held-out rewards (``RewardStageResult.scores_after``): chosen vs rejected
+    responses (``pairwise``: items are (chosen, rejected)) or liked vs disliked (``pointwise``: (reward, label)),
+    and of the pairs' margins; written as a PNG."""
+    if not scores:
+        raise ValueError("no held-out rewards to plot")
+    if objective == "pairwise":
+        good, bad = [c for c, _ in scores], [r for _, r in scores]
+        names, margins = ("chosen", "rejected"), [c - r for c, r in scores]
+    else:
+        good, bad = [s for s, y in scores if y >= 0.5], [s for s, y in scores if y < 0.5]
+        names, margins = ("liked", "disliked"), []
+    fig = Figure(figsize=(8.0 if margins else 4.5, 3.2), layout="constrained")
+    axes = fig.subplots(1, 2 if margins else 1, squeeze=False)[0]
+    bins = 30
+    for values, name, color in ((good, names[0], "#2f6fb0"), (bad, names[1], "#c0504d")):
+        axes[0].hist(values, bins=bins, alpha=0.6, color=color, label=f"{name} (n={len(values)})")
+    axes[0].set_xlabel("reward")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title(title, fontsize=10)
+    if margins:
+        axes[1].hist(margins, bins=bins, color="#6a9f58")
+        axes[1].axvline(0.0, color="black", linewidth=1)
+        right = sum(m > 0 for m in margins) / len(margins)
+        axes[1].set_title(f"chosen - rejected ({right:.0%} of pairs > 0)", fontsize=10)
+        axes[1].set_xlabel("margin")
+    return _save(fig, path)
+
+
+def samples_markdown(samples: Sequence[dict[str, Any]], n: int = 4, prompt_chars: int = 400) -> str:
+    """A markdown table of held-out samples (``RLStageResult.samples``): the prompt's end (where a question or goal
+    is), the initial policy's response and the trained one's, each with its reward."""
+
+    def cell(text: Any, limit: int | None = None, tail: bool = False) -> str:
+        flat = " ".join(str(text).split())
+        if limit is not None and len(flat) > limit:
+            flat = "..." + flat[3 - limit :] if tail else flat[: limit - 3] + "..."
+        return flat.replace("|", "\\|")
+
+    lines = ["| prompt (its end) | before | after |", "|---|---|---|"]
+    for s in samples[:n]:
+        before = f"{cell(s['before'])} ({float(s['reward_before']):+.2f})"
+        after = f"{cell(s['after'])} ({float(s['reward_after']):+.2f})"
+        lines.append(f"| {cell(s['prompt'], prompt_chars, tail=True)} | {before} | {after} |")
+    return "\n".join(lines)
+
+
+def plot_image_samples(samples: Sequence[dict[str, Any]], path: Path, n: int = 6, question_chars: int = 60) -> Path:
+    """Held-out samples of a vision-language policy (``RLStageResult.samples`` with an ``image``): each image with
+    the question's end, the initial policy's answer and the trained one's; written as a PNG.
+
+    Raises:
+        ValueError: no sample carries an image.
+    """
+    shown = [s for s in samples if s.get("image") is not None][:n]
+    if not shown:
+        raise ValueError("no sample carries an image (a vision-language policy's samples do)")
+    cols = min(3, len(shown))
+    rows = math.ceil(len(shown) / cols)
+    fig = Figure(figsize=(3.4 * cols, 3.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, s in zip(axes, shown, strict=False):
+        ax.imshow(s["image"])
+        question = " ".join(str(s["prompt"]).split())[-question_chars:]
+        before, after = " ".join(str(s["before"]).split())[:30], " ".join(str(s["after"]).split())[:30]
+        ax.set_title(f"{question}\nbefore: {before} ({float(s['reward_before']):+.2f})\n"
+                     f"after: {after} ({float(s['reward_after']):+.2f})", fontsize=7)  # fmt: skip
+    for ax in axes:
+        ax.set_axis_off()
+    return _save(fig, path)
+
+
 def _save(fig: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")

@@ -85,6 +85,8 @@ class _Measured:
     trainer: L.Trainer
     items_before: list = field(default_factory=list)  # the module's eval_records (per held-out item) before training
     items_after: list = field(default_factory=list)
+    scores_before: list = field(default_factory=list)  # the module's eval_scores (a reward model's per-item rewards)
+    scores_after: list = field(default_factory=list)
 
 
 def _measured_fit(
@@ -93,13 +95,14 @@ def _measured_fit(
     """Validate, fit ``steps`` steps (timed), validate again; each validation's per-item records (the module's
     ``eval_records``, when it keeps them) are kept too."""
     before = _validate(module, dm, name)
-    items_before = list(getattr(module, "eval_records", []))
+    items_before, scores_before = list(getattr(module, "eval_records", [])), list(getattr(module, "eval_scores", []))
     trainer, _ = _fit_trainer(out, name, steps, log_every_n_steps=log_every_n_steps)
     start = time.perf_counter()
     trainer.fit(module, dm)
     seconds = time.perf_counter() - start
     after = _validate(module, dm, name)
-    return _Measured(before, after, seconds, trainer, items_before, list(getattr(module, "eval_records", [])))
+    items_after, scores_after = list(getattr(module, "eval_records", [])), list(getattr(module, "eval_scores", []))
+    return _Measured(before, after, seconds, trainer, items_before, items_after, scores_before, scores_after)
 
 
 @dataclass
@@ -209,6 +212,8 @@ class RewardStageResult:
     negatives: int = 0  # held-out disliked responses (pointwise)
     correct_before: list[float] = field(default_factory=list)  # per held-out pair / rated response (as the accuracy)
     correct_after: list[float] = field(default_factory=list)
+    scores_before: list[tuple[float, float]] = field(default_factory=list)  # per item: (chosen, rejected) rewards,
+    scores_after: list[tuple[float, float]] = field(default_factory=list)  # or (reward, label) when pointwise
 
 
 def run_reward_stage(
@@ -266,7 +271,7 @@ def run_reward_stage(
     return RewardStageResult(run.before["val/accuracy"], run.after["val/accuracy"], module.saved_adapters,
                              run.seconds, run.trainer.global_step, objective, run.before, run.after,
                              len(dm.encoded["val"]), positives, len(labels) - positives, run.items_before,
-                             run.items_after)  # fmt: skip
+                             run.items_after, run.scores_before, run.scores_after)  # fmt: skip
 
 
 @dataclass

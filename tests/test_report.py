@@ -10,8 +10,13 @@ import pytest
 from perl_lightning.report import (
     StageSummary,
     paired,
+    paired_by_group,
     plot_before_after,
     plot_curves,
+    plot_groups,
+    plot_image_samples,
+    plot_reward_scores,
+    samples_markdown,
     read_curves,
     write_summary,
 )
@@ -70,3 +75,49 @@ def test_plots_are_png_files(tmp_path):
     for path in (png, bars):
         assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["before_after.png", "curves.png"]
+
+
+def test_paired_by_group_splits_rows_by_group_and_adds_all():
+    records = [{"group": "cart", "exact_action_initial": 0.0, "exact_action": 1.0},
+               {"group": "cart", "exact_action_initial": 0.0, "exact_action": 0.0},
+               {"group": "signup", "exact_action_initial": 1.0, "exact_action": 1.0},
+               {"group": "signup", "exact_action_initial": math.nan, "exact_action": 1.0},  # metric absent: left out
+               {"exact_action_initial": 1.0, "exact_action": 0.0}]  # fmt: skip  # no group: only in "all"
+    groups = paired_by_group(records, "exact_action")
+    assert list(groups) == ["cart", "signup", "all"]
+    assert (groups["cart"].before, groups["cart"].after, groups["cart"].n) == (0.0, 0.5, 2)
+    assert (groups["signup"].n, groups["all"].n) == (1, 4)
+    assert groups["all"].after == pytest.approx(0.5) and groups["all"].before == pytest.approx(0.5)
+    assert paired_by_group(records, "success") == {}
+
+
+def test_group_and_reward_plots_are_png_files(tmp_path):
+    groups = {"cart": paired([0, 1, 0], [1, 1, 0]), "all": paired([0, 1, 0, 1], [1, 1, 0, 1])}
+    bars = plot_groups(groups, tmp_path / "groups.png", "exact_action")
+    pairs = [(1.0 + 0.1 * i, 0.2 * i - 1.0) for i in range(20)]
+    hist = plot_reward_scores(pairs, tmp_path / "pairs.png")
+    rated = plot_reward_scores([(0.5, 1.0), (-0.3, 0.0), (0.1, 1.0)], tmp_path / "rated.png", objective="pointwise")
+    for path in (bars, hist, rated):
+        assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+    with pytest.raises(ValueError, match="no held-out rewards"):
+        plot_reward_scores([], tmp_path / "none.png")
+
+
+def test_samples_markdown_keeps_the_prompts_end_and_escapes_pipes():
+    samples = [{"prompt": "x" * 500 + " Goal: open a|b", "before": "click(e1)", "after": "click(e2)",
+                "reward_before": 0.0, "reward_after": 1.0}] * 3  # fmt: skip
+    table = samples_markdown(samples, n=2, prompt_chars=40).splitlines()
+    assert len(table) == 4 and table[0].startswith("| prompt")
+    assert "Goal: open a\\|b" in table[2] and "xxxxx" in table[2] and len(table[2].split(" | ")[0]) < 60
+    assert "click(e1) (+0.00)" in table[2] and "click(e2) (+1.00)" in table[2]
+
+
+def test_image_samples_plot_draws_each_image(tmp_path):
+    from PIL import Image
+
+    samples = [{"prompt": "How many squares?", "before": "1", "after": "3", "reward_before": 0.0, "reward_after": 1.0,
+                "image": Image.new("RGB", (32, 32), (200, 30, 30))} for _ in range(4)]  # fmt: skip
+    path = plot_image_samples(samples + [{**samples[0], "image": None}], tmp_path / "vqa.png", n=6)
+    assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+    with pytest.raises(ValueError, match="no sample carries an image"):
+        plot_image_samples([{**samples[0], "image": None}], tmp_path / "none.png")

@@ -49,9 +49,13 @@ class PolicyEvaluation:
         metadata = list(after.metadata) or [{} for _ in ids]
         initial = ([self._initial[r][0] for r in ids], [self._initial[r][2] for r in ids])
         per_item = self._log_task_metrics((after.responses, metadata), initial)
+        task = getattr(getattr(self.trainer, "datamodule", None), "task", None)
+        group_by = getattr(task, "group_by", None)
         for i, row in enumerate(ids):  # per held-out row, for paired comparisons (``eval_records``)
             record = {"row_id": row, "reward_initial": float(reward_before[i]), "reward": float(reward_after[i]),
                       "kl": float(kl[i])}  # fmt: skip
+            if group_by is not None and group_by in metadata[i]:
+                record["group"] = str(metadata[i][group_by])
             self.eval_records.append({**record, **{name: float(values[i]) for name, values in per_item.items()}})
         for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
             text, reward, _ = self._initial[ids[i]]

@@ -173,6 +173,7 @@ class RewardModelModule(FineTuneModule):
         self.metrics = torch.nn.ModuleDict({f"{s}_": reward_metrics(objective, s) for s in STAGES})
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
         self.eval_records: list[float] = []  # the latest evaluation (this process), per item: 1 right, 0.5 tie, 0
+        self.eval_scores: list[tuple[float, float]] = []  # per item: (chosen, rejected) rewards, or (reward, label)
 
     # ---- scoring -------------------------------------------------------------------------------------------------
     def forward(
@@ -219,12 +220,15 @@ class RewardModelModule(FineTuneModule):
             rewards = self(batch.input_ids, batch.attention_mask)  # (B,)
             signed = update_rated_metrics(metrics, rewards, batch.labels)
             loss = pointwise_reward_loss(rewards, batch.labels, hp.pos_weight)
+            scores = (rewards, batch.labels)
         else:
             chosen, rejected = self._score_pairs(batch)
             signed = update_pair_metrics(metrics, chosen, rejected)
             loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef)
+            scores = (chosen, rejected)
         if stage != "train":  # per item, as the accuracy counts it (paired statistics across evaluations)
             self.eval_records += ((signed > 0).float() + 0.5 * (signed == 0).float()).tolist()
+            self.eval_scores += list(zip(*(x.detach().float().tolist() for x in scores), strict=True))
         return loss
 
     def _check_batch(self, batch: Any) -> None:
@@ -275,10 +279,10 @@ class RewardModelModule(FineTuneModule):
         self._eval_step(batch, "val")
 
     def on_validation_epoch_start(self) -> None:
-        self.eval_records = []
+        self.eval_records, self.eval_scores = [], []
 
     def on_test_epoch_start(self) -> None:
-        self.eval_records = []
+        self.eval_records, self.eval_scores = [], []
 
     def test_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> None:
         self._eval_step(batch, "test")

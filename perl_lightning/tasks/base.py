@@ -231,6 +231,9 @@ class Task:
     needs_images: ClassVar[bool] = False
     #: The task metric (a key of :meth:`evaluate`) that a run's summary reports for RL; ``None``: the held-out reward.
     headline_metric: ClassVar[str | None] = None
+    #: A prompt-metadata field whose value splits held-out results into groups (screen family, question type): the
+    #: RL evaluation's per-row records carry it as ``group``.
+    group_by: ClassVar[str | None] = None
 
     # ---- stages (override the ones the task has) -----------------------------------------------------------------
     def demonstration(self, row: Row) -> Demonstration | None:

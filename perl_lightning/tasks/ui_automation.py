@@ -99,6 +99,7 @@ class UIAutomation(Task):
     feedback: ClassVar[str] = "pairwise"  # type: ignore[assignment]
     builtin_val_split: ClassVar[str | None] = "test"  # the held-out screen families
     headline_metric: ClassVar[str | None] = "exact_action"
+    group_by: ClassVar[str | None] = "family"
     programmatic_rewards: ClassVar[dict[str, str]] = {
         "steps": "perl_lightning.tasks.ui_automation:action_reward",
         "episodes": "perl_lightning.tasks.ui_automation:episode_reward",

@@ -103,6 +103,7 @@ class VQA(Task):
     feedback: ClassVar[str] = "pairwise"  # type: ignore[assignment]
     builtin_val_split: ClassVar[str | None] = "test"  # unseen colour-shape combinations
     headline_metric: ClassVar[str | None] = "vqa_accuracy"
+    group_by: ClassVar[str | None] = "question_type"
     programmatic_rewards: ClassVar[dict[str, str]] = {"steps": "perl_lightning.tasks.vqa:vqa_reward"}
     reward_functions: ClassVar[tuple[str, ...]] = ("perl_lightning.tasks.vqa:vqa_reward",)
     needs_images: ClassVar[bool] = True

@@ -17,11 +17,9 @@ FIELDS = ("ours_s_per_step", "trl_s_per_step", "time_ratio", "ours_peak_rss_gib"
           "ours_tokens_per_s", "trl_tokens_per_s", "mfu_update", "steps", "date")  # fmt: skip
 
 
-def test_smoke_run_writes_every_field(tmp_path):
-    result = tmp_path / "smoke.json"
-    proc = subprocess.run([sys.executable, str(PEERS / "run.py"), "--smoke", "--work", str(tmp_path), "--result",
-                           str(result)], env=ENV, capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_smoke_run_writes_every_field(suite_smoke):
+    """The suite's smoke run ran ``peers/run.py --smoke`` (tests/benchmarks/conftest.py)."""
+    result, tmp_path, stdout = suite_smoke.out / "peers.json", suite_smoke.out / "peers", suite_smoke.stdout
     report = json.loads(result.read_text())
     assert report["model"] == "tiny-llama" and report["data"] == "builtin" and report["pairs"] > 8
     for name in ("rm_lora", "rl_lora"):
@@ -36,7 +34,7 @@ def test_smoke_run_writes_every_field(tmp_path):
     assert rl["decode_step_ms"] > 0 and rl["decode_ceiling_ms"] > 0
     assert rl["decode_ceiling_ms"] == max(rl["decode_weight_read_ms"], rl["decode_matmul_ms"])
     assert {"rollout_s", "update_s"} <= {k.removeprefix("time/") for k in rl["ours_phases_s"]}
-    assert "| rm_lora |" in proc.stdout and "decode step" in proc.stdout
+    assert "| rm_lora |" in stdout and "decode step" in stdout
     # the same ids both sides read: every pair fits the length budget, prompts carry their text and ids
     pairs = [json.loads(x) for x in (tmp_path / "rm_pairs.jsonl").read_text().splitlines()]
     assert all(max(len(p["chosen_input_ids"]), len(p["rejected_input_ids"])) <= 256 for p in pairs)

@@ -52,5 +52,6 @@ def test_validation_logs_rouge_of_current_and_initial_policy(tmp_path):
             assert record["rouge1"] == pytest.approx(rouge_pair(sample["after"], meta["summary"])["rouge1"])
             assert record["reward"] == pytest.approx(sample["reward_after"])
         assert {"reward", "reward_initial", "kl", "rougeL", "rougeL_initial"} <= set(record)
+        assert "group" not in record  # summarization has no group_by
     valid = [r["rouge1"] for r in records if not math.isnan(r["rouge1"])]
     assert metrics["val/rouge1"] == pytest.approx(sum(valid) / len(valid), abs=1e-5)

@@ -88,8 +88,12 @@ def test_validation_keeps_each_pair_right_or_wrong(tmp_path, pairs_file):
     scored = trainer.predict(module, dataloaders=dm.val_dataloader())
     expected = [float(c > r) for out in scored for c, r in zip(out["chosen"], out["rejected"], strict=True)]
     assert records == expected and 0 < sum(records) < len(records)
+    pairs = [float(x) for out in scored for c, r in zip(out["chosen"], out["rejected"], strict=True) for x in (c, r)]
+    flat = [x for pair in module.eval_scores for x in pair]  # each pair's (chosen, rejected) rewards, in order
+    assert flat == pytest.approx(pairs, abs=1e-5)
     trainer.validate(module, dm, verbose=False)
     assert module.eval_records == records  # reset per evaluation, not appended to
+    assert len(module.eval_scores) == len(records)
 
 
 def test_saved_adapter_reloads_with_plain_peft(tmp_path, tiny_base_dir, pairs_file):

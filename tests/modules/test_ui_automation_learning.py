@@ -29,8 +29,8 @@ def _screens(path: Path, n: int) -> str:
     for i in range(n):
         screen = {"title": f"Done {i}", "elements": [{"id": "e1", "type": "text", "text": f"Saved item {i}"},
                                                     {"id": "e2", "type": "button", "text": "OK"}]}  # fmt: skip
-        rows.append({"id": f"r{i}", "family": "done", "goal": f"Save item {i}", "screen": json.dumps(screen),
-                     "gold_action": ["done()"]})  # fmt: skip
+        rows.append({"id": f"r{i}", "goal": f"Save item {i}", "screen": json.dumps(screen),
+                     "family": "done" if i % 2 else "finished", "gold_action": ["done()"]})  # fmt: skip
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return str(path)
 
@@ -63,3 +63,8 @@ def test_rl_raises_a_tiny_models_programmatic_reward(tmp_path: Path) -> None:
     first, last = sum(rewards[:6]) / 6, sum(rewards[-6:]) / 6
     assert -1.0 < first < 0.5, f"the SFT policy should leave room to learn, got {first}"
     assert last > first + 0.5, (first, last, rewards)
+    # held-out records carry the row's screen family (the task's group_by), for per-family results
+    checker = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    checker.validate(policy, dm, verbose=False)
+    assert policy.eval_records and all(r["group"] == ("done" if int(r["row_id"][1:]) % 2 else "finished")
+                                       for r in policy.eval_records)  # fmt: skip
