@@ -1,9 +1,12 @@
-"""RL step cost: one shared backbone (Hydra layout) vs separate model copies, side by side in one run.
+"""RL step cost by layout, side by side in one run: one shared backbone (``hydra``), LoRA on separate model copies
+(``separate``), and full fine-tuning with every model whole (``full``).
 
-The TRL peer's setting: RLOO, 4 prompts x 2 samples x 48 new tokens, SmolLM2-135M fp32, 2 threads. Each layout runs
-in its own subprocess (peak RSS is its own) with the same prompts, seed and lengths. Printed: seconds per RL step by
-phase (rollout = generation, scoring, reference, update), peak RSS, and the ratios hydra / separate. The comparison
-with TRL, side by side in one run, is ``benchmarks/peers/run.py``.
+The TRL peer's setting: RLOO (``--algorithm ppo`` adds a value model: policy, value, reference and reward), 4
+prompts x 2 samples x 48 new tokens, SmolLM2-135M fp32, 2 threads. Each layout runs in its own subprocess (peak RSS
+is its own) with the same prompts, seed and lengths, for ``--steps`` rollout batches. Printed: seconds per RL step by
+phase (rollout = generation, scoring, reference, update), peak RSS, and the ratios hydra / separate; ``--json`` also
+keeps the per-step reward, score and KL. The comparison with TRL, side by side in one run, is
+``benchmarks/peers/run.py``.
 
 The reward model is a LoRA reward adapter on the same base (written first by a few RM steps, or given with
 --reward-adapter). In the separate layout it is loaded on its own copy of the base, as is the reference.
@@ -58,7 +61,6 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
     from perl_lightning.modules.optim import OptimConfig
     from perl_lightning.modules.policy import PolicyModule
     from perl_lightning.rewards.layer import RewardSpec
-    from perl_lightning.rl.algorithms import get_algorithm
     from perl_lightning.rl.config import EvalConfig, SamplingConfig, UpdateConfig
 
     class StepTimes(Callback):
@@ -66,7 +68,7 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
             self.steps: list[dict[str, float]] = []
 
         def on_train_batch_end(self, trainer, *args) -> None:
-            kept = ("time/", "rl/reward_mean", "rl/kl")
+            kept = ("time/", "rl/reward_mean", "rl/score_mean", "rl/kl")
             self.steps.append({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(kept)})
 
     torch.set_num_threads(args.threads)
@@ -85,7 +87,7 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
     )
     times = StepTimes()
     dm = PromptDataModule(batch_size=4, max_prompt_length=128, seed=0)
-    per_rollout = get_algorithm(args.algorithm).update_epochs  # optimizer steps per rollout batch (PPO: 4 epochs)
+    per_rollout = policy.cfg.update_epochs * policy.cfg.num_minibatches  # optimizer steps per rollout (PPO: 4)
     trainer = L.Trainer(
         accelerator="cpu",
         max_steps=args.steps * per_rollout,
@@ -107,7 +109,8 @@ def run_layout(layout: str, args: argparse.Namespace) -> dict:
         "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "params": sum(p.numel() for p in policy.parameters()),
         "trainable": sum(p.numel() for p in policy.parameters() if p.requires_grad),
-        "reward": [h.get("rl/reward_mean") for h in times.steps],  # per step, the first included
+        "reward": [h.get("rl/reward_mean") for h in times.steps],  # per step, the first included (KL-shaped)
+        "score": [h.get("rl/score_mean") for h in times.steps],  # the reward sources' score, before any KL term
         "kl": [h.get("rl/kl") for h in times.steps],
     }
 

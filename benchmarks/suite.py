@@ -55,6 +55,7 @@ RM_SMOKE = ["--model", "tiny-llama", "--data", "builtin:harmlessness/harmless", 
             "--val-pairs", "16", "--max-length", "96", "--threads", "1"]  # fmt: skip
 RL_ARGS = ["--algorithm", "ppo", "--steps", "4"]
 RL_SMOKE = ["--algorithm", "ppo", "--steps", "2", "--model", "tiny-llama", "--threads", "1"]
+TRL_PYTHON = HERE / ".venv-trl" / "bin" / "python"
 
 
 def _run(script: str, args: list[str], json_path: Path) -> dict[str, Any]:
@@ -75,26 +76,28 @@ def rm_section(results: dict[str, dict], baseline: str = "full") -> dict[str, An
     base = results.get(baseline)
     for mode, r in results.items():
         n = len(r["correct"])
-        r["accuracy_se"] = math.sqrt(r["accuracy"] * (1 - r["accuracy"]) / n) if n else math.nan
+        r["accuracy_se"] = math.sqrt(r["accuracy"] * (1 - r["accuracy"]) / n) if n else None
         if base is None or mode == baseline:
             continue
-        diff = paired(base["correct"], r["correct"])
         key = "lora_over_full" if mode == "lora" else f"{mode}_over_{baseline}"
         out[f"time_{key}"] = r["s_per_step"] / base["s_per_step"]
         out[f"memory_{key}"] = r["peak_gib"] / base["peak_gib"]
-        out[f"accuracy_diff_{key}"] = {"diff": diff.diff, "stderr": diff.stderr, "n": diff.n}
+        if n and len(base["correct"]) == n:  # the same held-out pairs, in the same order
+            diff = paired(base["correct"], r["correct"])
+            out[f"accuracy_diff_{key}"] = {"diff": diff.diff, "stderr": diff.stderr, "n": diff.n}
     return out
 
 
 def rl_section(results: dict[str, dict]) -> dict[str, Any]:
-    """Memory and time of the hydra layout over the others; reward gain (mean of the last half of the steps minus
-    the first step) and final KL per layout."""
+    """Memory and time of the hydra layout over the others; per layout the score gain (the reward model's mean score,
+    before the KL term: the mean over the last half of the steps minus the first step's; a few steps of 8 samples,
+    so noisy) and the last step's KL."""
     out: dict[str, Any] = {"layouts": results}
     for r in results.values():
-        rewards = [x for x in r.get("reward", []) if x is not None]
+        scores = [x for x in r.get("score", []) if x is not None]
         kls = [x for x in r.get("kl", []) if x is not None]
-        tail = rewards[len(rewards) // 2 :]
-        r["reward_gain"] = sum(tail) / len(tail) - rewards[0] if rewards else None
+        tail = scores[len(scores) // 2 :]
+        r["score_gain"] = sum(tail) / len(tail) - scores[0] if scores else None
         r["kl_final"] = kls[-1] if kls else None
     hydra = results.get("hydra")
     for other in ("separate", "full"):
@@ -112,9 +115,9 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"section": section, "ratio": name, "at_most": most, "measured": value,
                      "met": None if value is None else value <= most})  # fmt: skip
     acc = results.get("rm", {}).get("accuracy_diff_lora_over_full")
-    if acc is not None:  # LoRA accuracy within 2 points of full's
+    if acc is not None:  # LoRA accuracy within 2 points of full's: the point estimate (its paired SE shown next to it)
         rows.append({"section": "rm", "ratio": "accuracy_lora_minus_full", "at_least": -0.02, "measured": acc["diff"],
-                     "met": acc["diff"] >= -0.02})  # fmt: skip
+                     "stderr": acc["stderr"], "met": acc["diff"] >= -0.02})  # fmt: skip
     return rows
 
 
@@ -123,7 +126,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _acc(r: dict[str, Any]) -> str:
-    return f"{r['accuracy']:.3f} +- {r['accuracy_se']:.3f} (n={r['val_pairs']})"
+    return f"{r['accuracy']:.3f} +- {_num(r['accuracy_se'], '.3f')} (n={r['val_pairs']})"
 
 
 def _num(value: float | None, spec: str) -> str:
@@ -139,6 +142,10 @@ def markdown(results: dict[str, Any]) -> str:
                  _acc(r)] for m, r in results["rm"]["modes"].items()]  # fmt: skip
         header = ["mode", "trainable", "s/step", "tokens/s", "peak GiB", "held-out accuracy"]
         lines += ["## Reward model: LoRA vs full fine-tuning", "", *_table(header, rows), ""]
+        acc = results["rm"].get("accuracy_diff_lora_over_full")
+        if acc is not None:
+            lines += [f"LoRA - full held-out accuracy on the same pairs: {acc['diff']:+.3f} +- {acc['stderr']:.3f} "
+                      f"(paired SE, n={acc['n']}).", ""]  # fmt: skip
     if "ranks" in results:
         rows = [[m.removeprefix("lora-r"), f"{r['trainable']:,}", f"{r['s_per_step']:.2f}", f"{r['peak_gib']:.2f}",
                  _acc(r)] for m, r in results["ranks"]["modes"].items()]  # fmt: skip
@@ -146,10 +153,14 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["## LoRA rank ablation (reward model)", "", *_table(header, rows), ""]
     if "rl" in results:
         rows = [[n, f"{r['trainable']:,}", f"{r['s_per_step']:.2f}", *(f"{r[p]:.2f}" for p in PHASES),
-                 f"{r['peak_gib']:.2f}", _num(r["reward_gain"], "+.3f"), _num(r["kl_final"], ".4f")]
+                 f"{r['peak_gib']:.2f}", _num(r["score_gain"], "+.3f"), _num(r["kl_final"], ".4f")]
                 for n, r in results["rl"]["layouts"].items()]  # fmt: skip
-        header = ["layout", "trainable", "s/step", *PHASES, "peak GiB", "reward gain", "final KL"]
+        header = ["layout", "trainable", "s/step", *PHASES, "peak GiB", "score gain", "final KL"]
         lines += ["## RL (PPO: policy, value, reference, reward): layouts", "", *_table(header, rows), ""]
+        ratios = [f"{k.removeprefix('time_').replace('_over_', ' / ')}: time {v:.2f}x, memory "
+                  f"{results['rl'][k.replace('time_', 'memory_')]:.2f}x"
+                  for k, v in results["rl"].items() if k.startswith("time_hydra")]  # fmt: skip
+        lines += ["; ".join(ratios) + ".", ""] if ratios else []
     if "peers" in results:
         keys = ("ours_s_per_step", "trl_s_per_step", "time_ratio", "ours_peak_rss_gib", "trl_peak_rss_gib",
                 "memory_ratio")  # fmt: skip
@@ -160,7 +171,8 @@ def markdown(results: dict[str, Any]) -> str:
     for t in results["targets"]:
         bound = f"<= {t['at_most']}" if "at_most" in t else f">= {t['at_least']}"
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        rows.append([t["section"], t["ratio"], bound, _num(t["measured"], ".3f"), met])
+        value = _num(t["measured"], ".3f") + (f" +- {t['stderr']:.3f}" if t.get("stderr") is not None else "")
+        rows.append([t["section"], t["ratio"], bound, value, met])
     lines += ["## Targets", "", *_table(["section", "ratio", "target", "measured", "met"], rows)]
     return "\n".join(lines) + "\n"
 
@@ -236,37 +248,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=None,
                         help="results folder (default: benchmarks/results, or --out with --smoke)")  # fmt: skip
     args = parser.parse_args(argv)
+    if "peers" in args.sections and not args.smoke and not TRL_PYTHON.is_file():
+        raise SystemExit(f"{TRL_PYTHON} not found: `make bench` builds TRL's venv (or leave out --sections peers)")
     work = args.out.resolve()
     folder = args.results or (work if args.smoke else HERE / "results")
+    name = "smoke" if args.smoke else device_name()
     results: dict[str, Any] = {"device": device_name(), "cpu": cpu_model(), "threads": 1 if args.smoke else 2,
                                "date": datetime.date.today().isoformat(), "smoke": args.smoke,
                                "command": "python benchmarks/suite.py " + " ".join(argv or sys.argv[1:])}  # fmt: skip
     rm_extra = RM_SMOKE if args.smoke else RM_ARGS
+
+    def save() -> list[Path]:  # after each section: a later failure keeps what was measured
+        results["targets"] = check_targets(results)
+        atomic_write(folder / f"{name}.json", json.dumps(results, indent=1) + "\n")
+        atomic_write(folder / f"{name}.md", markdown(results))
+        return [folder / f"{name}.json", folder / f"{name}.md", *plots(results, folder / name)]
+
     if "rm" in args.sections:
         path = work / "rm.json"
         rm_args = ["--modes", "lora", "full", *rm_extra, "--out", str(work / "rm"), "--json", str(path)]
         results["rm"] = rm_section(_run("rm_lora_vs_full.py", rm_args, path))
+        save()
     if "ranks" in args.sections:
         path, ranks = work / "ranks.json", RANKS[:2] if args.smoke else RANKS
         modes = [f"lora-r{r}" for r in ranks]
         runs = _run("rm_lora_vs_full.py", ["--modes", *modes, *rm_extra, "--out", str(work / "ranks"), "--json",
                                            str(path)], path)  # fmt: skip
         results["ranks"] = rm_section(runs, baseline="none")
+        save()
     if "rl" in args.sections:
         path = work / "rl.json"
         results["rl"] = rl_section(_run("rl_layouts.py", ["--layouts", "hydra", "separate", "full",
                                                           *(RL_SMOKE if args.smoke else RL_ARGS), "--out",
                                                           str(work / "rl"), "--json", str(path)], path))  # fmt: skip
+        save()
     if "peers" in args.sections:
         path = work / "peers.json"
         extra = ["--smoke"] if args.smoke else []
         results["peers"] = _run("peers/run.py", [*extra, "--work", str(work / "peers"), "--result", str(path)], path)
-    results["targets"] = check_targets(results)
-    folder.mkdir(parents=True, exist_ok=True)
-    name = "smoke" if args.smoke else results["device"]
-    atomic_write(folder / f"{name}.json", json.dumps(results, indent=1) + "\n")
-    atomic_write(folder / f"{name}.md", markdown(results))
-    files = [folder / f"{name}.json", folder / f"{name}.md", *plots(results, folder / name)]
+    files = save()
     print("\n" + markdown(results))
     print("written: " + ", ".join(str(f) for f in files))
     return 0

@@ -131,10 +131,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def recipe(task: str) -> dict[str, Any]:
+    """The settings ``perl pipeline --task TASK`` runs with when the command line sets none: the task's recipe
+    (:data:`RECIPES`) over :data:`DEFAULTS`."""
+    return {**DEFAULTS, **RECIPES.get(task, {})}
+
+
 def settings(args: argparse.Namespace) -> argparse.Namespace:
     """The command line over the task's recipe over :data:`DEFAULTS`."""
-    merged = {**DEFAULTS, **RECIPES.get(args.task, {})}
-    for key, value in merged.items():
+    for key, value in recipe(args.task).items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
     return args

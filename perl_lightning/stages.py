@@ -72,8 +72,9 @@ def _fit_trainer(out: Path, name: str, steps: int, **kwargs) -> tuple[L.Trainer,
     return trainer, logger
 
 
-def _validate(module: L.LightningModule, dm: L.LightningDataModule, stage: str) -> dict[str, float]:
-    metrics = _quiet_trainer(stage, logger=False).validate(module, dm, verbose=False)[0]
+def _validate(module: L.LightningModule, dm: L.LightningDataModule, stage: str, out: Path) -> dict[str, float]:
+    """The held-out metrics; anything the module's callbacks write (e.g. a sample table) goes under ``out``."""
+    metrics = _quiet_trainer(stage, logger=False, default_root_dir=str(out)).validate(module, dm, verbose=False)[0]
     return {k: float(v) for k, v in metrics.items()}
 
 
@@ -94,13 +95,13 @@ def _measured_fit(
 ) -> _Measured:
     """Validate, fit ``steps`` steps (timed), validate again; each validation's per-item records (the module's
     ``eval_records``, when it keeps them) are kept too."""
-    before = _validate(module, dm, name)
+    before = _validate(module, dm, name, out)
     items_before, scores_before = list(getattr(module, "eval_records", [])), list(getattr(module, "eval_scores", []))
     trainer, _ = _fit_trainer(out, name, steps, log_every_n_steps=log_every_n_steps)
     start = time.perf_counter()
     trainer.fit(module, dm)
     seconds = time.perf_counter() - start
-    after = _validate(module, dm, name)
+    after = _validate(module, dm, name, out)
     items_after, scores_after = list(getattr(module, "eval_records", [])), list(getattr(module, "eval_scores", []))
     return _Measured(before, after, seconds, trainer, items_before, items_after, scores_before, scores_after)
 
@@ -315,10 +316,12 @@ def run_rl_stage(
     val_split: str | None = None,
     temperature: float = 0.9,
     zero_std: Literal["keep", "drop", "resample"] = "keep",
+    num_samples: int = 3,
 ) -> RLStageResult:
     """Train a LoRA policy (RLOO by default) against the reward adapter on the same backbone (or ``rewards``: e.g.
     a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn;
-    ``zero_std`` is what happens to groups whose samples all score the same (see ``UpdateConfig``)."""
+    ``zero_std`` is what happens to groups whose samples all score the same (see ``UpdateConfig``); ``num_samples``:
+    held-out samples (prompt, before, after) kept in the result."""
     L.seed_everything(seed, verbose=False)
     policy = PolicyModule(
         model=model,
@@ -332,7 +335,7 @@ def run_rl_stage(
         shaping=ShapingConfig(no_eos_penalty=1.0),
         update=UpdateConfig(samples_per_prompt=samples_per_prompt, zero_std=zero_std),
         optim=OptimConfig(learning_rate=learning_rate, schedule="constant"),
-        evaluation=EvalConfig(num_samples=3),
+        evaluation=EvalConfig(num_samples=num_samples),
         save_dir=str(out / "rl_adapters"),
     )
     path = prompts if prompts is not None or task is not None else "builtin:prompts"
@@ -344,7 +347,7 @@ def run_rl_stage(
     trainer.fit(policy, dm)
     seconds = time.perf_counter() - start
     # the current policy, and (once per row) the initial one: before = the initial
-    after = _validate(policy, dm, "policy")
+    after = _validate(policy, dm, "policy", out)
     steps = logged_steps(logger)
     updates = [h for h in steps if h.get("rl/reward_mean")]  # the phase times of the batches that updated
     phases = {

@@ -16,8 +16,8 @@ from perl_lightning.report import (
     plot_groups,
     plot_image_samples,
     plot_reward_scores,
-    samples_markdown,
     read_curves,
+    samples_markdown,
     write_summary,
 )
 

@@ -26,7 +26,7 @@ def test_smoke_suite_writes_results_table_and_plots(suite_smoke):
     assert layouts["hydra"]["trainable"] < layouts["full"]["trainable"] / 20
     for r in layouts.values():
         assert r["s_per_step"] > 0 and r["rollout_s"] > 0 and r["update_s"] > 0 and r["peak_gib"] > 0.1
-        assert len(r["reward"]) == 2 and r["reward_gain"] is not None and r["kl_final"] is not None
+        assert len(r["score"]) == len(r["reward"]) == 2 and r["score_gain"] is not None and r["kl_final"] is not None
     assert results["rl"]["memory_hydra_over_full"] > 0 and results["rl"]["memory_hydra_over_separate"] > 0
     assert {t["ratio"] for t in results["targets"]} >= {"memory_lora_over_full", "memory_hydra_over_full"}
     assert all(t["met"] in (True, False) for t in results["targets"])
