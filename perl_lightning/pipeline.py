@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = dict(
     task_args={}, sft_steps=20, sft_lr=None, sft_demos=None, lora_targets=None, rm_steps=25, batch_size=8,
     max_length=256, lora_rank=8, lr=None, rm_eval_pairs=None, rm_response_tokens=None, rl_rollouts=16,
     rl_prompts=8, rl_samples=2, rl_new_tokens=48, rl_lr=1e-4, rl_algorithm="rloo", rl_temperature=0.9,
-    rl_zero_std="keep", rl_credit=None, rl_eval_prompts=100, episode_rollouts=0,
+    rl_zero_std="keep", rl_credit=None, rl_eval_prompts=100, rl_val_fraction=0.1, episode_rollouts=0,
 )  # fmt: skip
 #: Per task: what was measured to work within the demo's budget (``benchmarks/``), over ``DEFAULTS``.
 RECIPES: dict[str, dict[str, Any]] = {
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "rl_samples": (int, "samples per prompt (the group size)"), "rl_new_tokens": (int, "max new tokens"),
         "rl_lr": (float, "policy learning rate"), "rl_temperature": (float, "sampling temperature of rollouts"),
         "rl_eval_prompts": (int, "held-out prompts the RL stage is measured on"),
+        "rl_val_fraction": (float, "fraction of the RL prompts held out (data without a held-out split)"),
         "episode_rollouts": (int, "multi-step RL rollout batches (tasks with an environment: ui_automation)"),
     }  # fmt: skip
     for name, (kind, text) in numbers.items():
@@ -195,8 +196,10 @@ def _run(args: argparse.Namespace) -> int:
                               init_policy_adapter=init, rewards=rewards, eval_prompts=args.rl_eval_prompts,
                               max_prompt_length=max(192, args.max_length),
                               algorithm=args.rl_algorithm, temperature=args.rl_temperature,
-                              zero_std=args.rl_zero_std)  # fmt: skip
-        sections["rl"] = _rl_section(rl, task.headline_metric, cost.seconds, _gib(cost.rss_peak))
+                              zero_std=args.rl_zero_std, val_fraction=args.rl_val_fraction)  # fmt: skip
+        # the task's metric when RL optimises the task's own reward; the validated reward model's held-out score else
+        headline = task.headline_metric if any(spec.is_function() for spec in rewards) else None
+        sections["rl"] = _rl_section(rl, headline, cost.seconds, _gib(cost.rss_peak))
     if multistep:
         print(f"[{next(step)}/{len(names)}] multi-step RL: episodes of the {task.name} environment, "
               f"{args.episode_rollouts} rollout batches of {args.rl_prompts} episodes x {args.rl_samples}")  # fmt: skip
@@ -244,6 +247,7 @@ def _rl_section(rl: RLStageResult, metric: str | None, seconds: float, peak: flo
     reward = paired([r["reward_initial"] for r in rl.records], [r["reward"] for r in rl.records])
     extra = {"reward_before": reward.before, "reward_after": reward.after, "reward_stderr": reward.stderr,
              "win_rate": rl.win_rate, "steps": rl.rollouts, "seconds_per_phase": rl.phase_seconds,
+             "task_metrics": {k: {"before": b, "after": a} for k, (b, a) in sorted(rl.task_metrics.items())},
              "adapter": str(rl.adapter_dir / "policy")}  # fmt: skip
     return StageSummary.from_paired(metric, values, seconds, peak, kl=rl.kl_after, extra=extra)
 

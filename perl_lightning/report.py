@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -237,9 +238,10 @@ def samples_markdown(samples: Sequence[dict[str, Any]], n: int = 4, prompt_chars
     return "\n".join(lines)
 
 
-def plot_image_samples(samples: Sequence[dict[str, Any]], path: Path, n: int = 6, question_chars: int = 60) -> Path:
+def plot_image_samples(samples: Sequence[dict[str, Any]], path: Path, n: int = 6, question_chars: int = 120) -> Path:
     """Held-out samples of a vision-language policy (``RLStageResult.samples`` with an ``image``): each image with
-    the question's end, the initial policy's answer and the trained one's; written as a PNG.
+    the prompt's last ``question_chars`` characters (the question and any answer instruction, wrapped), the initial
+    policy's answer and the trained one's; written as a PNG.
 
     Raises:
         ValueError: no sample carries an image.
@@ -249,11 +251,11 @@ def plot_image_samples(samples: Sequence[dict[str, Any]], path: Path, n: int = 6
         raise ValueError("no sample carries an image (a vision-language policy's samples do)")
     cols = min(3, len(shown))
     rows = math.ceil(len(shown) / cols)
-    fig = Figure(figsize=(3.4 * cols, 3.6 * rows), layout="constrained")
+    fig = Figure(figsize=(3.4 * cols, 4.0 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, s in zip(axes, shown, strict=False):
         ax.imshow(s["image"])
-        question = " ".join(str(s["prompt"]).split())[-question_chars:]
+        question = textwrap.fill(" ".join(str(s["prompt"]).split())[-question_chars:], 48)
         before, after = " ".join(str(s["before"]).split())[:30], " ".join(str(s["after"]).split())[:30]
         ax.set_title(f"{question}\nbefore: {before} ({float(s['reward_before']):+.2f})\n"
                      f"after: {after} ({float(s['reward_after']):+.2f})", fontsize=7)  # fmt: skip

@@ -317,11 +317,13 @@ def run_rl_stage(
     temperature: float = 0.9,
     zero_std: Literal["keep", "drop", "resample"] = "keep",
     num_samples: int = 3,
+    val_fraction: float = 0.1,
 ) -> RLStageResult:
     """Train a LoRA policy (RLOO by default) against the reward adapter on the same backbone (or ``rewards``: e.g.
     a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn;
     ``zero_std`` is what happens to groups whose samples all score the same (see ``UpdateConfig``); ``num_samples``:
-    held-out samples (prompt, before, after) kept in the result."""
+    held-out samples (prompt, before, after) kept in the result; ``val_fraction``: prompts held out when the data
+    has no held-out split of its own (then at most ``eval_prompts`` of them are evaluated)."""
     L.seed_everything(seed, verbose=False)
     policy = PolicyModule(
         model=model,
@@ -341,7 +343,7 @@ def run_rl_stage(
     path = prompts if prompts is not None or task is not None else "builtin:prompts"
     dm = PromptDataModule(task=task, path=path, batch_size=batch_size, eval_batch_size=min(eval_prompts, 32),
                           val_limit=eval_prompts, max_prompt_length=max_prompt_length, seed=seed,
-                          val_split=val_split)  # fmt: skip
+                          val_split=val_split, val_fraction=val_fraction)  # fmt: skip
     trainer, logger = _fit_trainer(out, "policy", rollouts, log_every_n_steps=1)  # rloo: one update per rollout
     start = time.perf_counter()
     trainer.fit(policy, dm)
