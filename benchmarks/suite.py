@@ -36,7 +36,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from perl_lightning.io import atomic_write
-from perl_lightning.report import paired
+from perl_lightning.report import paired, save_figure
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -179,13 +179,6 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    tmp.replace(path)
-    return path
-
-
 def plots(results: dict[str, Any], prefix: Path) -> list[Path]:
     """Memory bars (RM modes, RL layouts), RL seconds per phase (stacked), RL reward / KL curves, rank ablation."""
     written = []
@@ -198,7 +191,7 @@ def plots(results: dict[str, Any], prefix: Path) -> list[Path]:
         ax.set_ylabel("peak RSS (GiB)")
         ax.set_title("peak memory per configuration (own process)", fontsize=10)
         ax.tick_params(axis="x", labelsize=8, rotation=20)
-        written.append(_save(fig, prefix.with_name(prefix.name + "-memory.png")))
+        written.append(save_figure(fig, prefix.with_name(prefix.name + "-memory.png")))
     layouts = results.get("rl", {}).get("layouts", {})
     if layouts:
         fig = Figure(figsize=(1.3 * len(layouts) + 2.5, 3.4), layout="constrained")
@@ -211,7 +204,7 @@ def plots(results: dict[str, Any], prefix: Path) -> list[Path]:
         ax.set_ylabel("seconds per RL step")
         ax.legend(fontsize=8)
         ax.set_title("RL step by phase (median over steps)", fontsize=10)
-        written.append(_save(fig, prefix.with_name(prefix.name + "-phases.png")))
+        written.append(save_figure(fig, prefix.with_name(prefix.name + "-phases.png")))
         fig = Figure(figsize=(8, 3.2), layout="constrained")
         axes = fig.subplots(1, 2)
         for name, r in layouts.items():
@@ -223,7 +216,7 @@ def plots(results: dict[str, Any], prefix: Path) -> list[Path]:
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize=8)
-        written.append(_save(fig, prefix.with_name(prefix.name + "-rl-curves.png")))
+        written.append(save_figure(fig, prefix.with_name(prefix.name + "-rl-curves.png")))
     ranks = results.get("ranks", {}).get("modes", {})
     if ranks:
         fig = Figure(figsize=(8, 3.2), layout="constrained")
@@ -238,7 +231,7 @@ def plots(results: dict[str, Any], prefix: Path) -> list[Path]:
             ax.set_xscale("log", base=2)
             ax.set_xlabel("LoRA rank")
             ax.grid(alpha=0.3)
-        written.append(_save(fig, prefix.with_name(prefix.name + "-ranks.png")))
+        written.append(save_figure(fig, prefix.with_name(prefix.name + "-ranks.png")))
     return written
 
 

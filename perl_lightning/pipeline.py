@@ -197,9 +197,7 @@ def _run(args: argparse.Namespace) -> int:
                               max_prompt_length=max(192, args.max_length),
                               algorithm=args.rl_algorithm, temperature=args.rl_temperature,
                               zero_std=args.rl_zero_std, val_fraction=args.rl_val_fraction)  # fmt: skip
-        # the task's metric when RL optimises the task's own reward; the validated reward model's held-out score else
-        headline = task.headline_metric if any(spec.is_function() for spec in rewards) else None
-        sections["rl"] = _rl_section(rl, headline, cost.seconds, _gib(cost.rss_peak))
+        sections["rl"] = _rl_section(rl, rl_headline(task, rewards), cost.seconds, _gib(cost.rss_peak))
     if multistep:
         print(f"[{next(step)}/{len(names)}] multi-step RL: episodes of the {task.name} environment, "
               f"{args.episode_rollouts} rollout batches of {args.rl_prompts} episodes x {args.rl_samples}")  # fmt: skip
@@ -234,6 +232,12 @@ def _rm_section(rm: RewardStageResult, seconds: float, peak: float | None) -> St
     name = "pairwise_accuracy" if rm.objective == "pairwise" else "accuracy"
     extra = {"accuracy_stderr": accuracy_se, "steps": rm.steps, "adapter": str(rm.adapter_dir)}
     return StageSummary.from_paired(name, values, seconds, peak, extra=extra)
+
+
+def rl_headline(task: Task, rewards: list[RewardSpec]) -> str | None:
+    """The RL stage's headline metric: the task's metric when RL optimises a programmatic reward (the task's own);
+    ``None`` (the held-out reward, i.e. the reward model's score) when it optimises the reward model only."""
+    return task.headline_metric if any(spec.is_function() for spec in rewards) else None
 
 
 def _rl_section(rl: RLStageResult, metric: str | None, seconds: float, peak: float | None) -> StageSummary:

@@ -139,7 +139,7 @@ def plot_curves(curves: dict[str, list[tuple[int, float]]], path: Path, title: s
         ax.set_xlabel("optimizer step")
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_before_after(stages: dict[str, StageSummary], path: Path) -> Path:
@@ -154,7 +154,7 @@ def plot_before_after(stages: dict[str, StageSummary], path: Path) -> Path:
         ax.set_title(f"{name}: {stage.metric}\n{stage.diff_in_se:+.1f} SE, n={stage.n_heldout}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle("held-out metric per stage (error bar: 2 SE of the paired difference)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def paired_by_group(records: Sequence[dict[str, Any]], metric: str) -> dict[str, Paired]:
@@ -186,7 +186,7 @@ def plot_groups(groups: dict[str, Paired], path: Path, metric: str, title: str =
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_reward_scores(
@@ -217,7 +217,7 @@ def plot_reward_scores(
         right = sum(m > 0 for m in margins) / len(margins)
         axes[1].set_title(f"chosen - rejected ({right:.0%} of pairs > 0)", fontsize=10)
         axes[1].set_xlabel("margin")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def samples_markdown(samples: Sequence[dict[str, Any]], n: int = 4, prompt_chars: int = 400) -> str:
@@ -261,10 +261,11 @@ def plot_image_samples(samples: Sequence[dict[str, Any]], path: Path, n: int = 6
                      f"after: {after} ({float(s['reward_after']):+.2f})", fontsize=7)  # fmt: skip
     for ax in axes:
         ax.set_axis_off()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG at ``path``, its folder made, through a temporary file and a rename (atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)

@@ -14,6 +14,7 @@ import perl_lightning.pipeline as pipeline
 from perl_lightning.models.embedded_vlm import VisionSpec
 from perl_lightning.models.vlm import load_vlm
 from perl_lightning.pipeline import _rl_rewards, main
+from perl_lightning.rewards.layer import RewardSpec
 from perl_lightning.stages import run_align_stage, run_reward_stage, run_rl_stage
 from perl_lightning.tasks import get_task
 
@@ -126,3 +127,14 @@ def test_rl_reward_choice():
     assert [s.source for s in _rl_rewards(None, get_task("dialogue"), rm, "steps")] == ["runs/rm"]
     with pytest.raises(SystemExit, match="has no programmatic reward"):
         _rl_rewards("function", get_task("summarization"), rm, "steps")
+
+
+def test_rl_headline_is_the_task_metric_only_when_rl_optimises_a_programmatic_reward(tmp_path):
+    """RL on the reward model alone is judged by that model's held-out score, not by a task metric it never saw."""
+    ui, dialogue = get_task("ui_automation"), get_task("dialogue")
+    function = RewardSpec("perl_lightning.tasks.ui_automation:action_reward")
+    model = RewardSpec(str(tmp_path))  # an existing directory: a reward model
+    assert pipeline.rl_headline(ui, [function]) == "exact_action"
+    assert pipeline.rl_headline(ui, [model, function]) == "exact_action"
+    assert pipeline.rl_headline(ui, [model]) is None
+    assert pipeline.rl_headline(dialogue, [model]) is None  # well_formed is a guard there, not the headline
