@@ -12,6 +12,7 @@ from perl_lightning.data.images import pixels_to_image
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.models.topology import Role
 from perl_lightning.rl.types import Rollout, prompt_text
+from perl_lightning.tasks.base import Task
 
 
 class PolicyEvaluation:
@@ -48,8 +49,8 @@ class PolicyEvaluation:
         self.log_dict(metrics, batch_size=len(ids), sync_dist=True)  # under DDP: the mean over every rank's prompts
         metadata = list(after.metadata) or [{} for _ in ids]
         initial = ([self._initial[r][0] for r in ids], [self._initial[r][2] for r in ids])
-        per_item = self._log_task_metrics((after.responses, metadata), initial)
         task = getattr(getattr(self.trainer, "datamodule", None), "task", None)
+        per_item = self._log_task_metrics(task, (after.responses, metadata), initial)
         group_by = getattr(task, "group_by", None)
         for i, row in enumerate(ids):  # per held-out row, for paired comparisons (``eval_records``)
             record = {"row_id": row, "reward_initial": float(reward_before[i]), "reward": float(reward_after[i]),
@@ -72,13 +73,12 @@ class PolicyEvaluation:
             self.eval_samples.append(sample)
 
     def _log_task_metrics(
-        self, after: tuple[list[str], list[dict]], before: tuple[list[str], list[dict]]
+        self, task: Task | None, after: tuple[list[str], list[dict]], before: tuple[list[str], list[dict]]
     ) -> dict[str, torch.Tensor]:  # fmt: skip
         """The data's task metrics (ROUGE, well-formed turns, episode success, ...) of the current and the initial
         responses (with their rows' metadata, which an episode's summary joins), as ``val/<name>`` and
         ``val/<name>_initial``: means over the rows the metric applies to (not NaN). Returns the per-row values
         under the same names (without ``val/``; NaN where a metric does not apply)."""
-        task = getattr(getattr(self.trainer, "datamodule", None), "task", None)
         if task is None:
             return {}
         per_item = {}
