@@ -172,8 +172,7 @@ class RewardModelModule(FineTuneModule):
         self.automatic_optimization = False  # one optimizer step per batch, backward per micro-batch
         self.metrics = torch.nn.ModuleDict({f"{s}_": reward_metrics(objective, s) for s in STAGES})
         self.meter = PhaseMeter()  # time (and, under MemoryMonitor, peak memory) of each training step
-        self.eval_records: list[float] = []  # the latest evaluation (this process), per item: 1 right, 0.5 tie, 0
-        self.eval_scores: list[tuple[float, float]] = []  # per item: (chosen, rejected) rewards, or (reward, label)
+        self.eval_scores: list[tuple[float, float]] = []  # latest evaluation: (chosen, rejected), or (reward, label)
 
     # ---- scoring -------------------------------------------------------------------------------------------------
     def forward(
@@ -218,16 +217,15 @@ class RewardModelModule(FineTuneModule):
         hp, metrics = self.hparams, self.metrics[f"{stage}_"]
         if isinstance(batch, RatedBatch):
             rewards = self(batch.input_ids, batch.attention_mask)  # (B,)
-            signed = update_rated_metrics(metrics, rewards, batch.labels)
+            update_rated_metrics(metrics, rewards, batch.labels)
             loss = pointwise_reward_loss(rewards, batch.labels, hp.pos_weight)
             scores = (rewards, batch.labels)
         else:
             chosen, rejected = self._score_pairs(batch)
-            signed = update_pair_metrics(metrics, chosen, rejected)
+            update_pair_metrics(metrics, chosen, rejected)
             loss = pairwise_reward_loss(chosen, rejected, hp.margin, hp.center_coef)
             scores = (chosen, rejected)
-        if stage != "train":  # per item, as the accuracy counts it (paired statistics across evaluations)
-            self.eval_records += ((signed > 0).float() + 0.5 * (signed == 0).float()).tolist()
+        if stage != "train":  # per item (paired statistics across evaluations)
             self.eval_scores += list(zip(*(x.detach().float().tolist() for x in scores), strict=True))
         return loss
 
@@ -278,11 +276,19 @@ class RewardModelModule(FineTuneModule):
     def validation_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> None:
         self._eval_step(batch, "val")
 
+    @property
+    def eval_records(self) -> list[float]:
+        """Per item of the latest evaluation (this process), as the accuracy counts it: 1 right, 0.5 tie, 0 wrong
+        (chosen above rejected; or the reward's sign agreeing with the rating)."""
+        pairwise = self.hparams.objective == "pairwise"
+        signed = [a - b if pairwise else (a if b >= 0.5 else -a) for a, b in self.eval_scores]
+        return [1.0 if x > 0 else 0.5 if x == 0 else 0.0 for x in signed]
+
     def on_validation_epoch_start(self) -> None:
-        self.eval_records, self.eval_scores = [], []
+        self.eval_scores = []
 
     def on_test_epoch_start(self) -> None:
-        self.eval_records, self.eval_scores = [], []
+        self.eval_scores = []
 
     def test_step(self, batch: PreferenceBatch | RatedBatch, batch_idx: int) -> None:
         self._eval_step(batch, "test")

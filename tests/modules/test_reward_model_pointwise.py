@@ -47,6 +47,10 @@ def test_learns_a_learnable_label(tmp_path, ratings_file):
     assert after["val/auroc"] == 1.0 and after["val/accuracy"] > 0.9
     assert after["val/ece"] < before["val/ece"]
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+    # per held-out rating: (reward, label), and right (1) when the reward's sign agrees with the label
+    assert len(module.eval_scores) == len(dm.examples["val"]) and {y for _, y in module.eval_scores} == {0.0, 1.0}
+    assert module.eval_records == [float((r > 0) == (y >= 0.5)) for r, y in module.eval_scores]
+    assert sum(module.eval_records) / len(module.eval_records) == pytest.approx(after["val/accuracy"], abs=1e-6)
 
 
 def test_micro_batches_of_rated_responses_keep_labels_and_trim_padding():
