@@ -71,10 +71,11 @@ def _run(script: str, args: list[str], json_path: Path) -> dict[str, Any]:
     return json.loads(json_path.read_text(encoding="utf-8"))
 
 
-def rm_section(results: dict[str, dict], baseline: str = "full") -> dict[str, Any]:
-    """Ratios of each LoRA mode over ``baseline`` and the paired accuracy difference (same held-out pairs)."""
+def rm_section(results: dict[str, dict], baseline: str | None = "full") -> dict[str, Any]:
+    """Each mode's accuracy SE; with a ``baseline`` mode, each other mode's time and memory ratios over it and the
+    paired accuracy difference (same held-out pairs)."""
     out: dict[str, Any] = {"modes": results}
-    base = results.get(baseline)
+    base = results.get(baseline) if baseline is not None else None
     for mode, r in results.items():
         n = len(r["correct"])
         r["accuracy_se"] = math.sqrt(r["accuracy"] * (1 - r["accuracy"]) / n) if n else None
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         modes = [f"lora-r{r}" for r in ranks]
         runs = _run("rm_lora_vs_full.py", ["--modes", *modes, *rm_extra, "--out", str(work / "ranks"), "--json",
                                            str(path)], path)  # fmt: skip
-        results["ranks"] = rm_section(runs, baseline="none")
+        results["ranks"] = rm_section(runs, baseline=None)
         save()
     if "rl" in args.sections:
         path = work / "rl.json"
