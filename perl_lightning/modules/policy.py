@@ -131,7 +131,7 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
         self.eval_samples: list[dict[str, Any]] = []  # the latest evaluation's sample table (SampleTable writes it)
         self.eval_records: list[dict[str, Any]] = []  # the latest evaluation, per held-out row (paired statistics)
         self._skipped = 0  # rollout batches without an update (every group degenerate)
-        self._initial: dict[str, tuple[str, float, dict]] = {}  # held-out row id -> initial response, reward, row
+        self._initial: dict[str, tuple[list[str], float, dict]] = {}  # held-out row -> initial responses, reward, row
 
     @property
     def model(self) -> torch.nn.Module:

@@ -25,46 +25,49 @@ class PolicyEvaluation:
         Logs ``val/reward``, ``val/reward_initial``, ``val/win_rate`` (ties count half), the task's metrics when the
         DataModule has a task (``val/rouge1`` ..., and ``val/<name>_initial``), ``val/kl`` (summed
         ``log pi - log pi_ref`` of the evaluation responses: a KL estimate when the evaluation samples; with greedy
-        decoding only a drift indicator), ``val/response_length`` and ``val/no_eos_fraction``.
+        decoding only a drift indicator), ``val/response_length`` and ``val/no_eos_fraction``. With
+        ``evaluation.samples_per_prompt`` k > 1 each prompt's figures are the means over its k samples.
         """
-        seed = self.evaluation.seed + batch_idx
-        after = self._seeded(seed, batch, "policy")
-        reward_after = self.score(after).total
+        k, seed = self.evaluation.samples_per_prompt, self.evaluation.seed + batch_idx
+        after = self._seeded(seed, batch, "policy", k)
+        reward_after = self.score(after).total.view(-1, k).mean(1)  # (B,) per prompt
         ids = batch.row_ids or [prompt_text(p) for p in batch.prompts]
         missing = [i for i, r in enumerate(ids) if r not in self._initial]
         if missing:  # the initial policy (= the reference) answers each held-out row once per run
-            before = self._seeded(seed, batch.select(missing), "reference")
-            metas = list(before.metadata) or [{} for _ in missing]
-            rewards = self.score(before).total.tolist()
-            for i, text, reward, meta in zip(missing, before.responses, rewards, metas, strict=True):
+            before = self._seeded(seed, batch.select(missing), "reference", k)
+            metas = list(before.metadata)[::k] or [{} for _ in missing]
+            rewards = self.score(before).total.view(-1, k).mean(1).tolist()
+            texts = [before.responses[j * k : (j + 1) * k] for j in range(len(missing))]
+            for i, text, reward, meta in zip(missing, texts, rewards, metas, strict=True):
                 self._initial[ids[i]] = (text, reward, meta)
         reward_before = torch.tensor([self._initial[r][1] for r in ids], device=reward_after.device)
-        (policy_lp,), (ref_lp,) = self.logprobs(after, "policy"), self.logprobs(after, "reference")
-        kl = ((policy_lp - ref_lp) * after.response_mask).sum(-1)  # (B,)
+        (ref_lp,) = self.logprobs(after, "reference")
+        (policy_lp,) = [after.logprobs] if self._sampler_logprobs_serve(after) else self.logprobs(after, "policy")
+        kl = ((policy_lp - ref_lp) * after.response_mask).sum(-1).view(-1, k).mean(1)  # (B,)
         wins = (reward_after > reward_before).float() + 0.5 * (reward_after == reward_before).float()
         metrics = {"val/reward": reward_after.mean(), "val/reward_initial": reward_before.mean(),
                    "val/win_rate": wins.mean(), "val/kl": kl.mean(),
                    "val/response_length": after.lengths.float().mean(),
                    "val/no_eos_fraction": (~after.ended).float().mean()}  # fmt: skip
         self.log_dict(metrics, batch_size=len(ids), sync_dist=True)  # under DDP: the mean over every rank's prompts
-        metadata = list(after.metadata) or [{} for _ in ids]
-        initial = ([self._initial[r][0] for r in ids], [self._initial[r][2] for r in ids])
+        metadata = list(after.metadata) or [{} for _ in range(len(ids) * k)]
+        initial = ([t for r in ids for t in self._initial[r][0]], [self._initial[r][2] for r in ids for _ in range(k)])
         task = getattr(getattr(self.trainer, "datamodule", None), "task", None)
-        per_item = self._log_task_metrics(task, (after.responses, metadata), initial)
+        per_item = self._log_task_metrics(task, (after.responses, metadata), initial, k)
         group_by = getattr(task, "group_by", None)
         for i, row in enumerate(ids):  # per held-out row, for paired comparisons (``eval_records``)
             record = {"row_id": row, "reward_initial": float(reward_before[i]), "reward": float(reward_after[i]),
                       "kl": float(kl[i])}  # fmt: skip
-            if group_by is not None and group_by in metadata[i]:
-                record["group"] = str(metadata[i][group_by])
+            if group_by is not None and group_by in metadata[i * k]:
+                record["group"] = str(metadata[i * k][group_by])
             self.eval_records.append({**record, **{name: float(values[i]) for name, values in per_item.items()}})
         for i in range(min(len(ids), self.evaluation.num_samples - len(self.eval_samples))):
-            text, reward, _ = self._initial[ids[i]]
+            texts, reward, _ = self._initial[ids[i]]
             sample = {
                 "row_id": ids[i],
                 "prompt": prompt_text(batch.prompts[i]),
-                "before": text,
-                "after": after.responses[i],
+                "before": texts[0],
+                "after": after.responses[i * k],
                 "reward_before": reward,
                 "reward_after": float(reward_after[i]),
             }
@@ -73,17 +76,19 @@ class PolicyEvaluation:
             self.eval_samples.append(sample)
 
     def _log_task_metrics(
-        self, task: Task | None, after: tuple[list[str], list[dict]], before: tuple[list[str], list[dict]]
+        self, task: Task | None, after: tuple[list[str], list[dict]], before: tuple[list[str], list[dict]], k: int = 1
     ) -> dict[str, torch.Tensor]:  # fmt: skip
         """The data's task metrics (ROUGE, well-formed turns, episode success, ...) of the current and the initial
-        responses (with their rows' metadata, which an episode's summary joins), as ``val/<name>`` and
-        ``val/<name>_initial``: means over the rows the metric applies to (not NaN). Returns the per-row values
-        under the same names (without ``val/``; NaN where a metric does not apply)."""
+        responses (``k`` contiguous samples per row, with their rows' metadata, which an episode's summary joins), as
+        ``val/<name>`` and ``val/<name>_initial``: means over the rows the metric applies to (not NaN). Returns the
+        per-row values (the mean over a row's samples) under the same names (without ``val/``; NaN where a metric
+        does not apply)."""
         if task is None:
             return {}
         per_item = {}
         for suffix, (responses, metadata) in (("", after), ("_initial", before)):
             for name, values in task.evaluate(responses, metadata).items():
+                values = values.view(-1, k).nanmean(1)  # (rows,): a metric applies to all of a row's samples or none
                 per_item[f"{name}{suffix}"] = values
                 valid = ~torch.isnan(values)
                 if valid.any():
@@ -91,11 +96,17 @@ class PolicyEvaluation:
                              sync_dist=True)  # fmt: skip
         return per_item
 
-    def _seeded(self, seed: int, batch: PromptBatch, role: Role) -> Rollout:
+    def _sampler_logprobs_serve(self, rollout: Rollout) -> bool:
+        """Whether the sampler's own log-probs of the evaluation responses are the policy's log-probs at the training
+        temperature (a sampled evaluation at that temperature), which saves a forward pass."""
+        cfg = self.eval_sampling
+        return rollout.logprobs is not None and cfg.do_sample and cfg.temperature == self.sampling.temperature
+
+    def _seeded(self, seed: int, batch: PromptBatch, role: Role, k: int = 1) -> Rollout:
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            return self.generate(batch, self.eval_sampling, role=role)
+            return self.generate(batch, self.eval_sampling, role=role, k=k)
 
     def on_validation_epoch_start(self) -> None:
         self.eval_samples = []

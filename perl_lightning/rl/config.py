@@ -167,15 +167,26 @@ class EvalConfig:
         sampling: sampling for evaluation; ``None``: greedy with the training length.
         seed: seed of sampled evaluation (the same responses at every evaluation).
         num_samples: rows of the sample table (prompt, before, after, rewards).
+        samples_per_prompt: responses sampled per held-out prompt (``sampling`` must sample); a prompt's reward,
+            KL and task metrics are the means over its samples ("avg@k", the pass@1 estimate of reasoning RL),
+            which measures the sampling policy RL trains rather than its mode alone.
     """
 
     sampling: SamplingConfig | None = None
     seed: int = 1234
     num_samples: int = 8
+    samples_per_prompt: int = 1
 
     def __post_init__(self) -> None:
         if isinstance(self.sampling, dict):
             self.sampling = SamplingConfig(**self.sampling)
+        if self.samples_per_prompt < 1:
+            raise ValueError(f"evaluation.samples_per_prompt must be >= 1, got {self.samples_per_prompt}")
+        if self.samples_per_prompt > 1 and (self.sampling is None or not self.sampling.do_sample):
+            raise ValueError(
+                f"evaluation.samples_per_prompt={self.samples_per_prompt} needs a sampling evaluation "
+                "(evaluation.sampling with do_sample: true): greedy decoding gives the same response every time"
+            )
 
 
 def as_config(cls: type[T], value: T | dict[str, Any] | None) -> T:
