@@ -277,7 +277,7 @@ def run_reward_stage(
 
 @dataclass
 class RLStageResult:
-    """What the RL stage produced (held-out prompts, greedy decoding)."""
+    """What the RL stage produced on its held-out prompts (``evaluation`` says how they were answered)."""
 
     reward_before: float
     reward_after: float
@@ -292,6 +292,18 @@ class RLStageResult:
     task_metrics: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (initial, final)
     records: list[dict] = field(default_factory=list)  # per held-out prompt: rewards, KL, task metrics (and _initial)
     metrics_csv: Path | None = None  # the training steps' logged metrics (reward, KL, length curves)
+    evaluation: str = "greedy"  # how held-out prompts were answered: greedy, or "mean of k samples at temperature T"
+    heldout: str = ""  # which prompts were held out (a split of the source, or a fraction of the prompts)
+
+
+def _evaluation(
+    num_samples: int, samples: int, temperature: float | None, rollout_temperature: float, max_new_tokens: int
+) -> EvalConfig:  # fmt: skip
+    """Greedy held-out evaluation, or ``samples`` responses per prompt at ``temperature`` (default: the rollouts')."""
+    if samples == 1 and temperature is None:
+        return EvalConfig(num_samples=num_samples)
+    sampling = SamplingConfig(max_new_tokens=max_new_tokens, temperature=temperature or rollout_temperature)
+    return EvalConfig(sampling=sampling, num_samples=num_samples, samples_per_prompt=samples)
 
 
 def run_rl_stage(
@@ -318,12 +330,16 @@ def run_rl_stage(
     zero_std: Literal["keep", "drop", "resample"] = "keep",
     num_samples: int = 3,
     val_fraction: float = 0.1,
+    eval_samples: int = 1,
+    eval_temperature: float | None = None,
 ) -> RLStageResult:
     """Train a LoRA policy (RLOO by default) against the reward adapter on the same backbone (or ``rewards``: e.g.
     a task's programmatic reward, or both weighted), from the SFT adapter if given; ``episodes`` makes it multi-turn;
     ``zero_std`` is what happens to groups whose samples all score the same (see ``UpdateConfig``); ``num_samples``:
     held-out samples (prompt, before, after) kept in the result; ``val_fraction``: prompts held out when the data
-    has no held-out split of its own (then at most ``eval_prompts`` of them are evaluated)."""
+    has no held-out split of its own (then at most ``eval_prompts`` of them are evaluated); ``eval_samples``: responses
+    sampled per held-out prompt at ``eval_temperature`` (default: the rollouts'), whose mean is that prompt's figure
+    (with 1 and no ``eval_temperature``: greedy)."""
     L.seed_everything(seed, verbose=False)
     policy = PolicyModule(
         model=model,
@@ -337,7 +353,7 @@ def run_rl_stage(
         shaping=ShapingConfig(no_eos_penalty=1.0),
         update=UpdateConfig(samples_per_prompt=samples_per_prompt, zero_std=zero_std),
         optim=OptimConfig(learning_rate=learning_rate, schedule="constant"),
-        evaluation=EvalConfig(num_samples=num_samples),
+        evaluation=_evaluation(num_samples, eval_samples, eval_temperature, temperature, max_new_tokens),
         save_dir=str(out / "rl_adapters"),
     )
     path = prompts if prompts is not None or task is not None else "builtin:prompts"
@@ -363,6 +379,12 @@ def run_rl_stage(
         if f"{k}_initial" in after and k != "val/reward"
     }
     assert policy.saved_adapters is not None
+    ev = policy.evaluation
+    evaluation = "greedy" if ev.sampling is None or not ev.sampling.do_sample else (
+        f"mean of {ev.samples_per_prompt} samples at temperature {ev.sampling.temperature:g}")  # fmt: skip
+    split = dm.hparams["val_split"]
+    heldout = f"split {split!r}" if split else f"{dm.hparams['val_fraction']:g} of the prompts"
     return RLStageResult(after["val/reward_initial"], after["val/reward"], 0.0, after["val/kl"],
                          after["val/win_rate"], policy.eval_samples, policy.saved_adapters, seconds, len(steps), phases,
-                         task_metrics, list(policy.eval_records), Path(logger.log_dir) / "metrics.csv")  # fmt: skip
+                         task_metrics, list(policy.eval_records), Path(logger.log_dir) / "metrics.csv", evaluation,
+                         heldout)  # fmt: skip

@@ -75,6 +75,10 @@ def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_s
     assert (tmp_path / "multistep" / "rl_adapters" / "policy" / "adapter_model.safetensors").is_file()
     body = json.loads((tmp_path / "summary.json").read_text())
     assert body["rl"]["metric"] == "exact_action" and body["rl"]["n_heldout"] == 2
+    # the recipe: unseen screens of the training families, each answered twice at the rollout temperature
+    assert body["rl"]["heldout"] == "split 'validation'"
+    assert body["rl"]["evaluation"] == "mean of 2 samples at temperature 1"
+    assert "answered: mean of 2 samples at temperature 1" in out
     assert body["rl_multistep"]["metric"] == "success"
     # the one warning that belongs: a random tiny model ties every group, so its batch makes no update (said once)
     caused = [w for w in our_warnings() if "equal rewards" not in w]
