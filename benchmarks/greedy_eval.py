@@ -40,6 +40,30 @@ def greedy_scores(
     return scores, metadata
 
 
+def sampled_scores(
+    policy: PolicyModule, dm: PromptDataModule, task: Task, names: tuple[str, ...], k: int, temperature: float,
+    seed: int = 1234,
+) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:  # fmt: skip
+    """Like :func:`greedy_scores`, but each item answered ``k`` times at ``temperature`` (seeded per batch, so two
+    policies draw with the same random stream): per metric the mean over an item's ``k`` samples."""
+    dm.tokenizer = policy.tokenizer
+    dm.processor = policy.processor
+    dm.setup()
+    scores: dict[str, list[float]] = {n: [] for n in names}
+    metadata: list[dict[str, Any]] = []
+    config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, temperature=temperature)
+    with torch.no_grad():
+        for index, batch in enumerate(dm.val_dataloader()):
+            with torch.random.fork_rng():
+                torch.manual_seed(seed + index)
+                rollout = policy.generate(batch, config, k=k)
+            metrics = task.evaluate(rollout.responses, list(rollout.metadata))
+            for n in names:
+                scores[n] += metrics[n].view(-1, k).nanmean(1).tolist()
+            metadata += list(rollout.metadata)[::k]
+    return scores, metadata
+
+
 def paired_difference(first: list[float], second: list[float]) -> dict[str, float]:
     """Mean of ``second_i - first_i`` over the same items, its paired standard error ``sd(diff) / sqrt(n)`` (from
     :func:`perl_lightning.report.paired`), and the difference in standard errors."""

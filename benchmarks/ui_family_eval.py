@@ -9,6 +9,12 @@ not add noise, so this is tighter than combining two binomial errors).
     python benchmarks/ui_family_eval.py --split validation --screens 200 \\
         runs/exp_a/sft/sft_adapter runs/exp_a/rl/rl_adapters/policy
 
+With ``--samples 4``, each start screen is answered 4 times at ``--temperature`` (seeded alike for every adapter) and
+scores the mean: the accuracy of the sampling policy that RL trains, next to its mode (greedy):
+
+    python benchmarks/ui_family_eval.py --split validation --screens 300 --samples 4 \\
+        runs/demo1/sft_adapter runs/demo1/rl_adapters/policy
+
 With ``--episodes``, the split's first ``--screens`` episodes are played instead, greedy, in the task's environment
 (until ``done()``, failure or ``--max-turns``), and the success rate is reported per family:
 
@@ -23,7 +29,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from greedy_eval import greedy_scores, paired_difference
+from greedy_eval import greedy_scores, paired_difference, sampled_scores
 
 from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.modules.episodes import EpisodeConfig
@@ -50,10 +56,13 @@ def family_accuracy(
     episodes: EpisodeConfig | None = None,
     split: str = "test",
     limit: int | None = None,
-) -> tuple[dict[str, list[int]], list[float]]:
+    samples: int = 1,
+    temperature: float = 1.0,
+) -> tuple[dict[str, list[float]], list[float]]:
     """``family -> [right, items]`` of the adapter's greedy actions, and the score per item (in order): the exact
     action on the start screens in ``screens``, or with ``episodes`` the success of the split's first ``limit``
-    episodes."""
+    episodes. With ``samples`` > 1 (start screens only) each screen is answered that many times at ``temperature``
+    and scores the mean (``right`` is then a sum of fractions)."""
     name = "success" if episodes is not None else "exact_action"
     policy = PolicyModule("smollm2-135m-instruct", rewards=[RewardSpec(task.programmatic_rewards["steps"])],
                           init_policy_adapter=adapter, sampling=SamplingConfig(max_new_tokens=32),
@@ -63,11 +72,14 @@ def family_accuracy(
     else:
         dm = PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=16,
                               max_prompt_length=1024)  # fmt: skip
-    values, metadata = greedy_scores(policy, dm, task, (name,))
+    if samples > 1 and episodes is None:
+        values, metadata = sampled_scores(policy, dm, task, (name,), samples, temperature)
+    else:
+        values, metadata = greedy_scores(policy, dm, task, (name,))
     scores = values[name]
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    counts: dict[str, list[float]] = defaultdict(lambda: [0, 0])
     for meta, value in zip(metadata, scores, strict=True):
-        counts[meta["family"]][0] += int(value)
+        counts[meta["family"]][0] += value
         counts[meta["family"]][1] += 1
     return dict(counts), scores
 
@@ -80,7 +92,12 @@ def main() -> None:
     parser.add_argument("--out", default="runs/ui_family_eval")
     parser.add_argument("--episodes", action="store_true", help="play whole episodes; report the success rate")
     parser.add_argument("--max-turns", type=int, default=5, help="most actions of an episode (with --episodes)")
+    parser.add_argument("--samples", type=int, default=1,
+                        help="answers sampled per start screen (1: greedy); a screen scores their mean")  # fmt: skip
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --samples > 1)")
     args = parser.parse_args()
+    if args.episodes and args.samples > 1:
+        parser.error("--samples applies to start screens, not to --episodes")
     if args.episodes:
         task, screens = UIAutomation(prompts="episodes"), None
         episodes = EpisodeConfig(task="ui_automation", max_turns=args.max_turns)
@@ -89,13 +106,15 @@ def main() -> None:
         screens = start_screens(task, args.split, args.screens, Path(args.out) / args.split)
     first: list[float] | None = None
     for adapter in args.adapters:
-        counts, scores = family_accuracy(adapter, screens, task, episodes, args.split, args.screens)
+        counts, scores = family_accuracy(adapter, screens, task, episodes, args.split, args.screens, args.samples,
+                                         args.temperature)  # fmt: skip
         total = sum(c[0] for c in counts.values()) / max(sum(c[1] for c in counts.values()), 1)
         line = {
             "adapter": adapter,
             "split": args.split,
+            "answers": "greedy" if args.samples == 1 else f"mean of {args.samples} samples at T {args.temperature:g}",
             "success" if episodes else "exact": round(total, 3),
-            "families": counts,
+            "families": {f: [round(right, 2), n] for f, (right, n) in counts.items()},
         }
         if first is not None:
             line["vs_first"] = {k: round(v, 4) for k, v in paired_difference(first, scores).items()}
