@@ -252,6 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"device": device_name(), "cpu": cpu_model(), "threads": 1 if args.smoke else 2,
                                "date": datetime.date.today().isoformat(), "smoke": args.smoke,
                                "command": "python benchmarks/suite.py " + " ".join(argv or sys.argv[1:])}  # fmt: skip
+    earlier = folder / f"{name}.json"
+    if earlier.is_file() and set(args.sections) != set(SECTIONS):  # a partial run keeps the other sections' results
+        kept = json.loads(earlier.read_text(encoding="utf-8"))
+        old = [s for s in SECTIONS if s in kept and s not in args.sections]
+        commands = kept.get("kept_from_earlier_run", {})
+        results["kept_from_earlier_run"] = {s: commands.get(s, kept.get("command")) for s in old}  # what measured them
+        results.update({s: kept[s] for s in old})
     rm_extra = RM_SMOKE if args.smoke else RM_ARGS
     if not args.smoke and not HH.is_file():  # the real slice lives outside the repo; say what was used instead
         print(f"{HH} not found: the RM sections use the built-in HH-style sample (easier than the real pairs)")
