@@ -139,6 +139,9 @@ def markdown(results: dict[str, Any]) -> str:
     """The tables of the results file, for ``<device>.md`` and the README."""
     lines = [f"# Benchmarks on {results['device']} ({results['cpu']}, {results['threads']} threads), "
              f"{results['date']}", "", f"`{results['command']}`", ""]  # fmt: skip
+    for command in dict.fromkeys(results.get("kept_from_earlier_run", {}).values()):  # sections an earlier run measured
+        kept = ", ".join(s for s, c in results["kept_from_earlier_run"].items() if c == command)
+        lines += [f"Kept from an earlier run ({kept}): `{command}`", ""]
     if "rm" in results:
         rows = [[m, f"{r['trainable']:,}", f"{r['s_per_step']:.2f}", f"{r['tokens_per_s']:.0f}", f"{r['peak_gib']:.2f}",
                  _acc(r)] for m, r in results["rm"]["modes"].items()]  # fmt: skip

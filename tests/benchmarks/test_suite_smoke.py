@@ -4,6 +4,12 @@ three RL layouts, our side of the peer comparison) on the tiny model and writes 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import suite  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -36,3 +42,28 @@ def test_smoke_suite_writes_results_table_and_plots(suite_smoke):
     for name in ("memory", "phases", "rl-curves", "ranks"):
         png = tmp_path / f"smoke-{name}.png"
         assert png.read_bytes()[:8] == PNG and png.stat().st_size > 5000, name
+
+
+def test_a_partial_run_keeps_the_other_sections(tmp_path, monkeypatch):
+    """``--sections ranks`` after a full run: the rm / rl / peers results stay, with the command that measured
+    them; the rank ablation is replaced. (``_run`` stubbed: this checks the bookkeeping, not the measurements.)"""
+    earlier = {"command": "python benchmarks/suite.py --smoke --out X", "rm": {"modes": {}}, "rl": {"layouts": {}},
+               "ranks": {"modes": {"lora-r1": "old"}}}  # fmt: skip
+    (tmp_path / "smoke.json").write_text(json.dumps(earlier))
+    rank = {
+        "trainable": 10,
+        "s_per_step": 1.0,
+        "tokens_per_s": 5.0,
+        "peak_gib": 1.0,
+        "accuracy": 0.5,
+        "correct": [1],
+        "val_pairs": 1,
+    }
+    monkeypatch.setattr(suite, "_run", lambda script, args, path: {"lora-r1": dict(rank), "lora-r4": dict(rank)})
+    monkeypatch.setattr(suite, "plots", lambda results, prefix: [])
+    assert suite.main(["--smoke", "--sections", "ranks", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "smoke.json").read_text())
+    assert results["rm"] == {"modes": {}} and results["rl"] == {"layouts": {}}
+    assert list(results["ranks"]["modes"]) == ["lora-r1", "lora-r4"]
+    assert results["kept_from_earlier_run"] == {"rm": earlier["command"], "rl": earlier["command"]}
+    assert f"Kept from an earlier run (rm, rl): `{earlier['command']}`" in (tmp_path / "smoke.md").read_text()
