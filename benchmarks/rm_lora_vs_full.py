@@ -61,6 +61,7 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict:
         share_prefix=not (plain or args.no_share_prefix),
         schedule=args.schedule,
         warmup_ratio=args.warmup_ratio,
+        gradient_checkpointing=args.gradient_checkpointing,
     )
     data = args.data or str(HH)
     dm = PreferenceDataModule(
@@ -117,6 +118,8 @@ def main() -> None:
     parser.add_argument("--lora-rank", type=int, default=8, help="rank of the lora modes (alpha = 2 x rank)")
     parser.add_argument("--json", default=None, help="also write the results (per mode) to this JSON file")
     parser.add_argument("--micro-batch-tokens", type=int, default=1024)
+    parser.add_argument("--gradient-checkpointing", action="store_true",
+                        help="recompute activations in the backward pass (every mode)")  # fmt: skip
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--data", default=None, help="preference data (default: the HH harmless slice)")
     parser.add_argument("--steps", type=int, default=20)
