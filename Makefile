@@ -36,7 +36,7 @@ $(TRL_STAMP): $(STAMP)
 	test -x $(TRL_VENV)/bin/python || $(PYTHON) -m venv $(TRL_VENV)
 	$(BIN)/python -m pip freeze --disable-pip-version-check | grep -iE '^(transformers|peft|accelerate|datasets|tokenizers|safetensors)==' > $(TRL_VENV)/constraints.txt
 	$(TRL_VENV)/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(TRL_VENV)/bin/python -m pip install -q --disable-pip-version-check -c $(TRL_VENV)/constraints.txt trl==$(TRL_VERSION) psutil
+	$(TRL_VENV)/bin/python -m pip install -q --disable-pip-version-check -c $(TRL_VENV)/constraints.txt trl==$(TRL_VERSION) peft psutil
 	touch $@
 
 bench-peers: $(STAMP) $(TRL_STAMP)
