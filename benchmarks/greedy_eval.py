@@ -24,20 +24,8 @@ def greedy_scores(
 ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
     """The policy's greedy responses on every validation batch of ``dm``, scored with ``task.evaluate``: per metric
     in ``names`` one value per item (in the DataModule's fixed order), and each item's metadata."""
-    dm.tokenizer = policy.tokenizer
-    dm.processor = policy.processor
-    dm.setup()
-    scores: dict[str, list[float]] = {n: [] for n in names}
-    metadata: list[dict[str, Any]] = []
     config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, do_sample=False)
-    with torch.no_grad():
-        for batch in dm.val_dataloader():
-            rollout = policy.generate(batch, config)
-            metrics = task.evaluate(rollout.responses, list(rollout.metadata))
-            for n in names:
-                scores[n] += metrics[n].tolist()
-            metadata += list(rollout.metadata)
-    return scores, metadata
+    return _scores(policy, dm, task, names, config, 1, 0)
 
 
 def sampled_scores(
@@ -46,12 +34,19 @@ def sampled_scores(
 ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:  # fmt: skip
     """Like :func:`greedy_scores`, but each item answered ``k`` times at ``temperature`` (seeded per batch, so two
     policies draw with the same random stream): per metric the mean over an item's ``k`` samples."""
+    config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, temperature=temperature)
+    return _scores(policy, dm, task, names, config, k, seed)
+
+
+def _scores(
+    policy: PolicyModule, dm: PromptDataModule, task: Task, names: tuple[str, ...], config: SamplingConfig, k: int,
+    seed: int,
+) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:  # fmt: skip
     dm.tokenizer = policy.tokenizer
     dm.processor = policy.processor
     dm.setup()
     scores: dict[str, list[float]] = {n: [] for n in names}
     metadata: list[dict[str, Any]] = []
-    config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, temperature=temperature)
     with torch.no_grad():
         for index, batch in enumerate(dm.val_dataloader()):
             with torch.random.fork_rng():
