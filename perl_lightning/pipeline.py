@@ -62,7 +62,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     # start screens only (the single-step task); SFT on 320 demonstrations; RL on exact actions only, with groups
     # whose samples all score the same redrawn (DAPO's dynamic sampling), as benchmarks/ui_automation.py's run 7.
     # Measured on the 200 unseen start screens of the training families, each answered twice at the rollout
-    # temperature: the sampling policy RL trains (benchmarks/README.md, "The demo's RL stage"; greedy answers, and
+    # temperature: the sampling policy RL trains (benchmarks/README.md, "Demo candidates"; greedy answers, and
     # the two held-out families, move within noise at this budget)
     "ui_automation": dict(
         task_args={"prompts": "start"}, sft_steps=15, sft_lr=1e-3, sft_demos=320, lora_targets=ALL_LINEAR,
