@@ -379,12 +379,9 @@ def run_rl_stage(
         if f"{k}_initial" in after and k != "val/reward"
     }
     assert policy.saved_adapters is not None
-    ev = policy.evaluation
-    evaluation = "greedy" if ev.sampling is None or not ev.sampling.do_sample else (
-        f"mean of {ev.samples_per_prompt} samples at temperature {ev.sampling.temperature:g}")  # fmt: skip
     split = dm.hparams["val_split"]
     heldout = f"split {split!r}" if split else f"{dm.hparams['val_fraction']:g} of the prompts"
     return RLStageResult(after["val/reward_initial"], after["val/reward"], 0.0, after["val/kl"],
                          after["val/win_rate"], policy.eval_samples, policy.saved_adapters, seconds, len(steps), phases,
-                         task_metrics, list(policy.eval_records), Path(logger.log_dir) / "metrics.csv", evaluation,
-                         heldout)  # fmt: skip
+                         task_metrics, list(policy.eval_records), Path(logger.log_dir) / "metrics.csv",
+                         policy.evaluation.describe(), heldout)  # fmt: skip

@@ -188,6 +188,12 @@ class EvalConfig:
                 "(evaluation.sampling with do_sample: true): greedy decoding gives the same response every time"
             )
 
+    def describe(self) -> str:
+        """How held-out prompts are answered, in words: ``greedy`` or ``mean of k samples at temperature T``."""
+        if self.sampling is None or not self.sampling.do_sample:
+            return "greedy"
+        return f"mean of {self.samples_per_prompt} samples at temperature {self.sampling.temperature:g}"
+
 
 def as_config(cls: type[T], value: T | dict[str, Any] | None) -> T:
     """A config dataclass from a copy of itself (modules never share a default instance), a plain mapping (YAML, a

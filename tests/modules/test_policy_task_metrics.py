@@ -97,6 +97,13 @@ def test_sampled_evaluation_averages_k_samples_per_prompt(tmp_path):
     assert module.eval_samples[0]["after"] == current.responses[0]
 
 
+def test_evaluation_describes_how_prompts_are_answered():
+    assert EvalConfig().describe() == "greedy"
+    assert EvalConfig(sampling=SamplingConfig(do_sample=False)).describe() == "greedy"
+    sampled = EvalConfig(sampling=SamplingConfig(temperature=0.7), samples_per_prompt=4)
+    assert sampled.describe() == "mean of 4 samples at temperature 0.7"
+
+
 def test_sampled_evaluation_needs_sampling():
     with pytest.raises(ValueError, match="samples_per_prompt=4 needs a sampling evaluation"):
         EvalConfig(samples_per_prompt=4)
