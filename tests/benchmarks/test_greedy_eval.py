@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from greedy_eval import greedy_scores, sampled_scores  # noqa: E402
@@ -20,22 +22,34 @@ from perl_lightning.tasks import UIAutomation  # noqa: E402
 NAMES = ("exact_action", "invalid_action")
 
 
+class ParityTask(UIAutomation):
+    """UI automation whose "metrics" are the parity of each response's length and its complement: a tiny random
+    model never emits a valid action, so the real metrics are constant; these vary with the sampled text."""
+
+    def evaluate(self, responses: list[str], metadata: list[dict]) -> dict[str, torch.Tensor]:
+        odd = torch.tensor([float(len(r) % 2) for r in responses])
+        return {"exact_action": odd, "invalid_action": 1.0 - odd}
+
+
 def test_greedy_and_sampled_scores_per_item(tmp_path):
-    task = UIAutomation()
+    task = ParityTask()
     screens = start_screens(task, "validation", 6, tmp_path / "screens")
     policy = PolicyModule("tiny-llama", rewards=[RewardSpec(task.programmatic_rewards["steps"])],
-                          sampling=SamplingConfig(max_new_tokens=4)).eval()  # fmt: skip
+                          sampling=SamplingConfig(max_new_tokens=6)).eval()  # fmt: skip
 
     def data() -> PromptDataModule:
         return PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=4,
                                 max_prompt_length=1024)  # fmt: skip
 
     greedy, greedy_meta = greedy_scores(policy, data(), task, NAMES)
+    assert greedy_scores(policy, data(), task, NAMES)[0] == greedy  # greedy: the same answers every time
     sampled, sampled_meta = sampled_scores(policy, data(), task, NAMES, k=3, temperature=1.0)
     again, _ = sampled_scores(policy, data(), task, NAMES, k=3, temperature=1.0)
     other, _ = sampled_scores(policy, data(), task, NAMES, k=3, temperature=1.0, seed=99)
     assert [len(greedy[n]) for n in NAMES] == [len(sampled[n]) for n in NAMES] == [6, 6]
     assert [m["family"] for m in greedy_meta] == [m["family"] for m in sampled_meta]  # one row per item, in order
-    assert sampled == again  # the same seed, the same draws
-    for n in NAMES:  # a mean of 3 samples is a multiple of 1/3
-        assert all(abs(v * 3 - round(v * 3)) < 1e-6 for v in sampled[n] + other[n])
+    assert all(v in (0.0, 1.0) for v in greedy["exact_action"])
+    assert sampled == again and sampled != other  # the seed fixes the draws; another seed draws others
+    for s, t in zip(sampled["exact_action"], sampled["invalid_action"], strict=True):
+        assert abs(s * 3 - round(s * 3)) < 1e-6 and abs(s + t - 1.0) < 1e-6  # each item: the mean of its 3 samples
+    assert any(0.0 < v < 1.0 for v in sampled["exact_action"] + other["exact_action"])  # samples of an item differ
