@@ -111,7 +111,17 @@ def _smollm2_dir() -> Path:
 
 
 def _convert_gguf(src_dir: Path, gguf_file: str, out: Path) -> None:
-    """Dequantize a GGUF checkpoint into a plain fp32 safetensors directory with its tokenizer."""
+    """Dequantize a GGUF checkpoint into a plain fp32 safetensors directory with its tokenizer.
+
+    Runs with the caller's torch RNG state saved and restored: ``from_config`` draws a random initialisation that is
+    then overwritten, and the first use of the embedded name (which converts) must not shift the draws of a seeded run
+    compared with every later use (which loads the cache).
+    """
+    with torch.random.fork_rng(devices=[]):
+        _dequantize(src_dir, gguf_file, out)
+
+
+def _dequantize(src_dir: Path, gguf_file: str, out: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(src_dir, gguf_file=gguf_file)
     quantized = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=gguf_file, dtype=torch.float32)
     config = AutoConfig.from_pretrained(src_dir, gguf_file=gguf_file)
