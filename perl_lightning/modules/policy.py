@@ -17,7 +17,14 @@ from perl_lightning.modules.base import AdapterModule, token_budget
 from perl_lightning.modules.episodes import EpisodeConfig, EpisodeRunner
 from perl_lightning.modules.optim import OptimConfig, build_optimizer
 from perl_lightning.modules.policy_eval import PolicyEvaluation
-from perl_lightning.modules.rl_steps import dynamic_sampling, eval_mode, micro_batch_count, step_metrics
+from perl_lightning.modules.rl_steps import (
+    dynamic_sampling,
+    eval_mode,
+    idle_steps,
+    micro_batch_count,
+    old_logprob_source,
+    step_metrics,
+)
 from perl_lightning.profiling import PhaseMeter
 from perl_lightning.rewards.layer import RewardResult, RewardSpec, build_rewards
 from perl_lightning.rl.advantages import RunningMeanStd, masked_mean
@@ -244,29 +251,19 @@ class PolicyModule(PolicyEvaluation, AdapterModule):
             rank_zero_warn("every group of a batch had equal rewards: that batch makes no update (update.zero_std); "
                            "rl/update_skipped counts them")  # fmt: skip
         self._skipped += 1
-        opt, sched = self.optimizers(), self.lr_schedulers()
-        for _ in range(self.cfg.update_epochs * self.cfg.num_minibatches):
-            opt.zero_grad(set_to_none=True)
-            opt.step()
-            if sched is not None:
-                sched.step()
+        idle_steps(self.optimizers(), self.lr_schedulers(), self.cfg.update_epochs * self.cfg.num_minibatches)
         metrics = {**{f"rl/{k}": v for k, v in groups.items()}, "rl/update_skipped": 1.0}
         self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=1)
 
     def old_logprob_source(self, rollout: Rollout) -> str:
-        """Where this step's ``log pi_old`` comes from (``update.old_logprobs``): ``sampler`` (recorded while
-        sampling), ``update`` (one optimizer step on one micro-batch, no value model: the policy is still pi_old at
-        the update, so its forward with gradients serves, detached; the ratio is exactly 1) or ``recompute`` (a
-        no-grad forward pass)."""
-        cfg, has_sampler = self.cfg, rollout.logprobs is not None
+        """Where this step's ``log pi_old`` comes from (``update.old_logprobs``; see
+        :func:`~perl_lightning.modules.rl_steps.old_logprob_source`)."""
         fp32 = next(self.models.model.parameters()).dtype == torch.float32  # and no mixed precision:
         fp32 = fp32 and not torch.is_autocast_enabled(self.device.type)
-        if has_sampler and (cfg.old_logprobs == "sampler" or (cfg.old_logprobs == "auto" and fp32)):
-            return "sampler"
-        n, tokens = rollout.sequences.shape[0], forward_tokens(rollout.sequences, rollout.attention_mask,
-                                                               rollout.prompt_length)  # fmt: skip
-        one = cfg.update_epochs == 1 and cfg.num_minibatches == 1 and self.micro_batches(n, tokens) == 1
-        return "update" if one and self.models.value_head is None else "recompute"
+        n = rollout.sequences.shape[0]
+        tokens = forward_tokens(rollout.sequences, rollout.attention_mask, rollout.prompt_length)
+        return old_logprob_source(self.cfg, rollout.logprobs is not None, fp32, self.micro_batches(n, tokens) == 1,
+                                  self.models.value_head is not None)  # fmt: skip
 
     def train_forward(
         self, sequences: torch.Tensor, attention_mask: torch.Tensor, prompt_length: int, entropy_metric: bool = False,

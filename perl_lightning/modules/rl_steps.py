@@ -1,5 +1,6 @@
 """Parts of the RL step kept out of ``policy.py`` so that its ``training_step`` reads like the algorithm box:
-DAPO-style handling of groups whose rewards are all equal, the step's metrics, eval mode for the rollout."""
+DAPO-style handling of groups whose rewards are all equal (and the idle steps of a batch left with none), where
+``log pi_old`` comes from, micro-batch counts, the step's metrics, eval mode for the rollout."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 from perl_lightning.data.prompts import PromptBatch
 from perl_lightning.modules.base import token_budget
@@ -84,6 +87,30 @@ def dynamic_sampling(
         return None, None, stats
     rows = [i for g in keep for i in range(g * k, (g + 1) * k)]
     return rollout.select(rows), select_result(result, rows), stats
+
+
+def idle_steps(optimizer: Optimizer, scheduler: LRScheduler | None, n: int) -> None:
+    """``n`` optimizer (and schedule) steps with no gradient: no weight moves, the step counters advance (a batch that
+    makes no update still counts towards ``max_steps``)."""
+    for _ in range(n):
+        optimizer.zero_grad(set_to_none=True)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+
+
+def old_logprob_source(cfg: UpdateConfig, has_sampler: bool, fp32: bool, one_micro_batch: bool, has_value: bool) -> str:
+    """Where a step's ``log pi_old`` comes from (``update.old_logprobs``).
+
+    ``sampler``: recorded while sampling (asked for, or ``auto`` in fp32 without mixed precision, where the
+    sampler's numbers equal a forward pass's). ``update``: the update is one optimizer step on one micro-batch and
+    there is no value model, so the policy is still pi_old at the update and its forward with gradients serves,
+    detached (the ratio is exactly 1). ``recompute``: a no-grad forward pass.
+    """
+    if has_sampler and (cfg.old_logprobs == "sampler" or (cfg.old_logprobs == "auto" and fp32)):
+        return "sampler"
+    one = cfg.update_epochs == 1 and cfg.num_minibatches == 1 and one_micro_batch
+    return "update" if one and not has_value else "recompute"
 
 
 def micro_batch_count(rows: int, tokens: int, cfg: UpdateConfig, device: torch.device) -> int:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from perl_lightning.data.prompts import PromptBatch
-from perl_lightning.modules.rl_steps import dynamic_sampling
+from perl_lightning.modules.rl_steps import dynamic_sampling, idle_steps, old_logprob_source
 from perl_lightning.rewards.layer import RewardResult
 from perl_lightning.rl.config import UpdateConfig
 from perl_lightning.rl.types import Rollout
@@ -97,3 +97,37 @@ def test_single_sample_algorithms_have_no_groups():
     out, _, stats = dynamic_sampling(batch, rollout, _result([1, 1, 1, 1]), UpdateConfig(samples_per_prompt=1),
                                      None, 0)  # fmt: skip
     assert out is rollout and stats == {}
+
+
+@pytest.mark.parametrize(
+    ("setting", "has_sampler", "fp32", "one_micro", "has_value", "expected"),
+    [
+        (dict(old_logprobs="auto"), True, True, True, False, "sampler"),  # fp32: the sampler's numbers are exact
+        (dict(old_logprobs="auto"), True, False, True, False, "update"),  # bf16 / autocast: not trusted
+        (dict(old_logprobs="sampler"), True, False, False, True, "sampler"),  # asked for
+        (dict(old_logprobs="sampler"), False, True, True, False, "update"),  # nothing recorded
+        (dict(old_logprobs="recompute"), True, True, False, False, "recompute"),  # several micro-batches
+        (dict(old_logprobs="recompute"), True, True, True, True, "recompute"),  # a value model moves the step
+        (dict(old_logprobs="recompute", update_epochs=2), True, True, True, False, "recompute"),
+        (dict(old_logprobs="recompute", num_minibatches=2), True, True, True, False, "recompute"),
+    ],
+)
+def test_old_logprob_source_rule(setting, has_sampler, fp32, one_micro, has_value, expected):
+    """pi_old comes from the update's own forward only when that forward is the one optimizer step of the batch."""
+    cfg = UpdateConfig(**{"update_epochs": 1, **setting})  # as the algorithm resolves it for GRPO
+    assert old_logprob_source(cfg, has_sampler, fp32, one_micro, has_value) == expected
+
+
+def test_idle_steps_move_no_weight_and_advance_the_schedule():
+    """A batch without an update spends its optimizer steps: the schedule advances, no weight moves (even with
+    momentum left over from an earlier real step, which ``set_to_none`` gradients keep AdamW from applying)."""
+    layer = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(layer.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0 / (1 + step))
+    layer(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    sched.step()
+    before = [p.detach().clone() for p in layer.parameters()]
+    idle_steps(opt, sched, 3)
+    assert all(torch.equal(a, b) for a, b in zip(before, layer.parameters(), strict=True))
+    assert sched.last_epoch == 4 and opt.param_groups[0]["lr"] == pytest.approx(0.1 / 5)
