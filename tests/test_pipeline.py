@@ -87,12 +87,14 @@ def test_main_runs_ui_automation_with_its_programmatic_reward_and_a_multi_step_s
 
 
 def test_main_runs_vqa_on_a_vision_language_model(tmp_path, capsys):
+    """The VQA recipe (GRPO, redrawn ties, held-out questions answered 4 times) runs end to end on a tiny VLM."""
     args = ["--task", "vqa", "--model", "tiny-llava", "--sft-steps", "1", "--rm-steps", "1", "--rl-rollouts", "1",
-            "--rl-prompts", "2", "--rl-new-tokens", "4", "--max-length", "128", "--rl-eval-prompts", "2",
-            "--batch-size", "2", "--out", str(tmp_path)]  # fmt: skip
+            "--rl-samples", "2", "--rl-prompts", "2", "--rl-new-tokens", "4", "--max-length", "128",
+            "--rl-eval-prompts", "2", "--batch-size", "2", "--out", str(tmp_path)]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "[3/3] RL" in out and "task metric vqa_accuracy" in out
+    assert "mean of 4 samples at temperature 1" in out
     assert (tmp_path / "rl_adapters" / "policy" / "adapter_model.safetensors").is_file()
 
 
