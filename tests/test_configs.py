@@ -141,8 +141,8 @@ def test_task_configs_chain_the_stages():
         rl = parse("--config", str(CONF / task / "rl.yaml"))
         assert rl.model.init_args.init_policy_adapter == sft.save_dir == f"runs/{task}/sft_adapter"
         models = [r.source for r in rl.model.init_args.rewards if "/" in r.source]
-        if task == "ui_automation":  # the measured setting: the programmatic reward alone (the RM is one line away)
-            assert models == [] and "runs/ui_automation/reward_adapter" in (CONF / task / "rl.yaml").read_text()
+        if task in ("ui_automation", "vqa"):  # the measured setting: the programmatic reward alone (the RM: one line)
+            assert models == [] and f"runs/{task}/reward_adapter" in (CONF / task / "rl.yaml").read_text()
         else:
             assert models == [rm.save_dir] == [f"runs/{task}/reward_adapter"]
         assert rm.objective == ("pointwise" if task == "dialogue" else "pairwise")
