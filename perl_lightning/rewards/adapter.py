@@ -15,6 +15,14 @@ from perl_lightning.models.topology import PolicyModels
 from perl_lightning.rl.types import Rollout
 
 
+def reward_lora_config(peft_config: dict, modules_to_save: list[str] | None = None) -> LoraConfig:
+    """The LoRA config of a saved reward adapter (``adapter_config.json``) as an inference-only causal-LM adapter: the
+    score head is read apart (:class:`~perl_lightning.models.heads.ScoreHead`), so it is not a module to save."""
+    keep = {k: v for k, v in peft_config.items() if k in LoraConfig.__dataclass_fields__}
+    keep.update(task_type=TaskType.CAUSAL_LM, modules_to_save=modules_to_save, inference_mode=True)
+    return LoraConfig(**keep)
+
+
 class AdapterReward(nn.Module):
     """A reward adapter attached to the policy's shared backbone, with its score head.
 
@@ -35,9 +43,7 @@ class AdapterReward(nn.Module):
         files = read_reward_adapter(path)
         peft_model = models.model
         check_adapter_base(path, files.base_model, peft_model.get_base_model().config)
-        keep = {k: v for k, v in files.peft_config.items() if k in LoraConfig.__dataclass_fields__}
-        keep.update(task_type=TaskType.CAUSAL_LM, modules_to_save=None, inference_mode=True)
-        peft_model.add_adapter(name, LoraConfig(**keep))
+        peft_model.add_adapter(name, reward_lora_config(files.peft_config))
         result = set_peft_model_state_dict(peft_model, files.lora_state, adapter_name=name)
         missing = [k for k in result.missing_keys if f".{name}." in k]
         if missing:

@@ -25,11 +25,14 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch import nn
 
+from perl_lightning.models.artifacts import adapter_base_model
 from perl_lightning.models.topology import PolicyModels
+from perl_lightning.models.vlm import is_vlm
 from perl_lightning.rewards.adapter import AdapterReward
 from perl_lightning.rewards.base import RewardError, RewardSource, describe_row
 from perl_lightning.rewards.function import FunctionReward
 from perl_lightning.rewards.text_model import TextReward
+from perl_lightning.rewards.vision_model import VisionReward
 from perl_lightning.rl.shaping import EnsembleReduce, reduce_ensemble
 from perl_lightning.rl.types import Rollout
 
@@ -78,7 +81,8 @@ class ModelReward(nn.Module):
     """Reward models as one source: a single model, or an ensemble reduced to one score per response.
 
     Args:
-        members: :class:`AdapterReward` (shared backbone) or :class:`TextReward` (own backbone) modules.
+        members: :class:`AdapterReward` (shared backbone), :class:`TextReward` or :class:`VisionReward` (own
+            backbone) modules.
         name: the source's name.
         reduce: ensemble reduction.
         std_coef: lambda of ``mean_minus_std``.
@@ -167,7 +171,8 @@ def build_rewards(
     specs: list[RewardSpec], models: PolicyModels, dtype: str = "auto", chunk: int | None = None
 ) -> RewardLayer:
     """The reward layer of ``specs``: reward-model directories trained on the policy's base ride on the shared
-    backbone as named adapters (hydra layout); others load on their own backbone; functions are imported."""
+    backbone as named adapters (hydra layout); others load on their own backbone (a vision-language one reads the
+    rollout's tokens and images, :class:`VisionReward`); functions are imported."""
     sources: list[RewardSource] = []
     adapters = 0
     for i, spec in enumerate(specs):
@@ -188,6 +193,14 @@ def build_rewards(
             if models.same_base(path):
                 members.append(AdapterReward(models, path, "reward" if adapters == 0 else f"reward_{adapters}", chunk))
                 adapters += 1
+            elif is_vlm(adapter_base_model(path)):
+                if models.processor is None:
+                    raise ValueError(
+                        f"rewards[{i}]: {path} is a vision-language reward model (base "
+                        f"{adapter_base_model(path)!r}) and the policy {models.name!r} a text model"
+                    )
+                image_processor = models.processor.image_processor.to_dict()
+                members.append(VisionReward(path, models.tokenizer, image_processor, dtype, chunk))
             else:
                 members.append(TextReward(path, dtype, spec.max_length))
         name = spec.name or ("rm" if not any(isinstance(s, ModelReward) for s in sources) else f"rm_{i}")

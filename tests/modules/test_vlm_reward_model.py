@@ -1,5 +1,6 @@
 """A reward model on a tiny VLM: pairs share their image, it learns an image-dependent preference, the frozen parts
-stay bit-identical, and its adapter scores rollouts on the policy's VLM backbone (hydra) exactly as it did alone."""
+stay bit-identical, and its adapter scores rollouts on the policy's VLM backbone (hydra) or on its own (separate)
+exactly as it did alone."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from perl_lightning.data.prompts import PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules.policy import PolicyModule
 from perl_lightning.modules.reward_model import RewardModelModule
-from perl_lightning.rewards import RewardSpec
+from perl_lightning.rewards import RewardSpec, VisionReward
 from perl_lightning.sources import Row
 from perl_lightning.tasks import VQA, PreferenceExample
 from tests.modules.test_vlm_sft import _vqa_folder
@@ -69,6 +70,18 @@ def test_vlm_reward_model_learns_image_pairs_and_rides_on_the_policy_backbone(tm
     with torch.no_grad():
         expected = rm(rollout.sequences, rollout.attention_mask, rollout.images)
     torch.testing.assert_close(policy.score(rollout).total, expected, atol=1e-5, rtol=1e-5)
+    # on a backbone of its own (the separate layout) it reads the rollout's images too, and scores alike
+    separate = PolicyModule("tiny-llava", algorithm="grpo", lora=LoRAConfig(r=8, alpha=16), layout="separate",
+                            rewards=[RewardSpec(str(path))])  # fmt: skip
+    (member,) = separate.rewards.model_sources[0].members
+    assert isinstance(member, VisionReward) and "reward" not in separate.model.peft_config
+    assert all(not p.requires_grad for p in member.parameters())
+    torch.testing.assert_close(separate.score(rollout).total, expected, atol=1e-5, rtol=1e-5)
+    with torch.no_grad():
+        swapped = member(rollout._replace(images=rollout.images.select([i ^ 1 for i in range(len(rollout.images))])))
+    assert (swapped - expected).abs().max() > 1e-3, "the image reaches the reward model"
+    with pytest.raises(ValueError, match="carries no images"):
+        member(rollout._replace(images=None))
 
 
 def test_vlm_probe_head_fits_the_images_features(tmp_path) -> None:
