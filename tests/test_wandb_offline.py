@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from perl_lightning.callbacks.sample_table import COLUMNS
 from perl_lightning.cli import PerlCLI
@@ -154,3 +155,47 @@ def test_rl_run_logs_sample_table_and_full_config_offline(tmp_path, monkeypatch)
     assert b'"lora":{"r":8,"alpha":16' in records and b'"max_steps":2' in records  # the config record
     assert b"rl/reward_mean" in records and b"memory/rollout/rss_peak_gib" in records  # metrics, MemoryMonitor
     assert list((run / "files" / "media" / "table" / "memory").glob("summary_*.table.json"))
+
+
+def test_vlm_rl_run_logs_the_images_and_its_memory_offline(tmp_path, monkeypatch):
+    """GRPO on tiny-llava (conf/vqa/rl_tiny.yaml) + W&B + MemoryMonitor: each sample-table row carries the image the
+    model saw as a W&B image (a PNG in the run's media), and the memory figures of the VLM's phases are logged."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cli = PerlCLI(
+        args=[
+            "fit",
+            "--config",
+            str(CONF / "vqa" / "rl_tiny.yaml"),
+            "--config",
+            str(CONF / "logger" / "wandb.yaml"),
+            "--trainer.callbacks+=perl_lightning.callbacks.memory.MemoryMonitor",
+            "--trainer.max_steps=2",
+            "--trainer.val_check_interval=2",
+            "--trainer.limit_val_batches=1",
+            f"--trainer.default_root_dir={tmp_path}",
+            f"--trainer.logger.init_args.save_dir={tmp_path}",
+            f"--model.init_args.save_dir={tmp_path / 'ad'}",
+            "--trainer.enable_progress_bar=false",
+        ],
+    )
+    cli.trainer.logger.experiment.finish()
+    (run,) = list(tmp_path.rglob("offline-run-*"))
+    (table_file,) = sorted((run / "files" / "media" / "table" / "val").glob("samples_*.table.json"))
+    table = json.loads(table_file.read_text())
+    assert table["columns"] == [*COLUMNS, "image"]
+    samples = cli.model.eval_samples
+    assert len(table["data"]) == len(samples) > 0 and all(s.get("image") is not None for s in samples)
+    # offline, wandb keeps only the word "Image" in a table's image cells (wandb issue 4611); the images also go out
+    # as a list, which it writes as PNG files: the images the model saw (one file per distinct image: wandb names
+    # them by content, and the samples of one prompt share its image)
+    pngs = sorted((run / "files" / "media" / "images" / "val").glob("sample_images_*.png"))
+    seen = {(Image.open(p).size, Image.open(p).convert("RGB").tobytes()) for p in pngs}
+    assert seen and seen == {(s["image"].size, s["image"].convert("RGB").tobytes()) for s in samples}
+    logged = next(row for row in _history(run) if "val/sample_images/count" in row)  # one image per sample, in order
+    assert logged["val/sample_images/count"] == len(samples)
+    assert logged["val/sample_images/captions"] == [s["row_id"] for s in samples]
+    assert all((run / "files" / f).is_file() for f in logged["val/sample_images/filenames"])
+    records = next(run.rglob("*.wandb")).read_bytes()
+    assert b"memory/rollout/rss_peak_gib" in records and b"memory/scoring/rss_peak_gib" in records

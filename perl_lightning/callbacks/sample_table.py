@@ -20,7 +20,9 @@ class SampleTable(Callback):
     ``<log_dir>/samples/step_<global step>.csv``. ``PolicyModule`` adds one with the defaults when none is configured.
 
     For a vision-language policy the rows also carry the image the model saw: an ``image`` column of ``wandb.Image``
-    in the W&B table, and in CSV the path of a PNG written next to it (``step_<step>/<n>.png``).
+    in the W&B table, and in CSV the path of a PNG written next to it (``step_<step>/<n>.png``). Under W&B the images
+    are also logged as ``val/sample_images`` (captioned with the row id): an offline run keeps only the word "Image"
+    in a table's image cells (wandb issue 4611), a plain list of images it keeps as PNG files.
 
     Args:
         dirpath: where the CSV files go; ``None``: ``<log_dir>/samples``.
@@ -44,6 +46,10 @@ class SampleTable(Callback):
             data = rows if len(columns) == len(COLUMNS) else [
                 [*r, None if i is None else wandb.Image(i)] for r, i in zip(rows, images, strict=True)]  # fmt: skip
             logger.log_table(key="val/samples", columns=columns, data=data, step=trainer.global_step)
+            shown = [(r[0], i) for r, i in zip(rows, images, strict=True) if i is not None]
+            if shown:
+                logger.log_image(key="val/sample_images", images=[i for _, i in shown],
+                                 caption=[str(r) for r, _ in shown], step=trainer.global_step)  # fmt: skip
         if loggers:
             return
         root = Path(self.dirpath or Path(log_dir or trainer.default_root_dir) / "samples")
