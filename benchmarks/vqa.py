@@ -15,9 +15,9 @@ Phases (each one's figures are saved as soon as it ends; ``--resume`` skips the 
 5. ``rl``: GRPO from the SFT adapter (its frozen copy is the reference) with the VQA accuracy as reward, on training
    questions; greedy accuracy on the test questions before (= SFT) and after, the same items: the difference's
    standard error is the paired one (``sd(after_i - before_i) / sqrt(n)``); KL to the SFT policy.
-6. ``memory``: bytes of the distinct parameter and buffer tensors a PPO run holds (policy, value, reference) with
-   one VLM backbone and adapters (hydra) vs a copy per role (separate), and their ratio. (A reward adapter on its own
-   VLM copy is not supported, so the separate layout's reward is the programmatic one here.)
+6. ``memory``: bytes of the distinct parameter and buffer tensors a PPO run holds (policy, value, reference, and the
+   reward model of the ``rm`` phase, or of ``--rm-adapter``) with one VLM backbone and adapters (hydra) vs a copy per
+   role (separate: the reward model on its own VLM, reading the rollout's images), and their ratio.
 
 Writes ``benchmarks/results/vqa-cpu.json``.
 
@@ -172,6 +172,9 @@ def main() -> None:
     parser.add_argument(
         "--sft-adapter", default=None, help="start RL from this SFT adapter (the sft phase does not run)"
     )
+    parser.add_argument(
+        "--rm-adapter", default=None, help="the memory phase's reward model (default: the rm phase's adapter)"
+    )
     parser.add_argument("--phases", nargs="+", default=["align", "base", "sft", "rm", "rl", "memory"])
     args = parser.parse_args()
     out, results_file = Path(args.out), Path(args.results)
@@ -263,15 +266,17 @@ def main() -> None:
             print("rl sampled", json.dumps(store["rl"]["sampled"]), flush=True)
     if not done("memory"):
         sizes = {}
+        rm_dir = Path(args.rm_adapter) if args.rm_adapter else out / "rm" / "reward_adapter"
         for layout in ("hydra", "separate"):
             policy = PolicyModule(model=model, algorithm="ppo", layout=layout, lora=LoRAConfig(r=args.lora_rank),
                                   init_policy_adapter=str(sft_dir),
-                                  rewards=[RewardSpec("perl_lightning.tasks.vqa:vqa_reward")])  # fmt: skip
+                                  rewards=[RewardSpec("perl_lightning.tasks.vqa:vqa_reward"),
+                                           RewardSpec(str(rm_dir), weight=0.5)])  # fmt: skip
             sizes[layout] = tensor_bytes(policy)
             del policy
         roles = (
-            "policy, value (PPO), reference; the reward is the VQA accuracy (a reward adapter on its own VLM copy "
-            "is not supported: it would lose the image)"
+            "policy, value (PPO), reference, reward model (hydra: an adapter on the shared VLM; separate: its own VLM "
+            "copy, reading the rollout's images)"
         )
         ratio = sizes["hydra"] / sizes["separate"]
         store["memory"] = {"bytes": sizes, "ratio_hydra_over_separate": ratio, "roles": roles}
