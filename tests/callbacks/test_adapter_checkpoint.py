@@ -15,6 +15,7 @@ from perl_lightning.callbacks.adapter_checkpoint import INDEX, RUN_CONFIG, Adapt
 from perl_lightning.data import PreferenceDataModule, PromptDataModule
 from perl_lightning.models.adapters import LoRAConfig
 from perl_lightning.modules import PolicyModule, RewardModelModule
+from perl_lightning.modules.optim import OptimConfig
 from perl_lightning.rewards import RewardSpec
 from perl_lightning.rl.config import SamplingConfig, UpdateConfig
 
@@ -185,3 +186,29 @@ def test_with_adapter_ema_the_averaged_adapters_are_written(tmp_path, pairs_file
     raw_b = [v for k, v in raw.raw.items() if "lora_B" in k]
     avg_b = [averaged[k] for k in raw.raw if "lora_B" in k]
     assert not all(torch.equal(a, b) for a, b in zip(raw_b, avg_b, strict=True))  # the average is not the raw weights
+
+
+def test_vlm_policy_checkpoint_reloads_to_the_same_log_probs(tmp_path):
+    """A VLM policy (tiny-llava, the VQA prompts with their images): the final checkpoint's policy adapter, loaded
+    onto a fresh base, gives the trained policy's log-probs; the trained adapter moved away from the initial one."""
+    brevity = RewardSpec("perl_lightning.rewards.toy:brevity_reward")
+    kwargs = dict(model="tiny-llava", algorithm="grpo", update=UpdateConfig(samples_per_prompt=2),
+                  lora=LoRAConfig(r=4, alpha=8, dropout=0.0), rewards=[brevity],
+                  sampling=SamplingConfig(max_new_tokens=4))  # fmt: skip
+    module = PolicyModule(**kwargs, optim=OptimConfig(learning_rate=1e-2))
+    saver = AdapterCheckpoint(dirpath=str(tmp_path / "ck"), every_n_train_steps=1, save_last_k=1)
+    data = PromptDataModule(task="vqa", limit=8, val_limit=2, batch_size=2, max_prompt_length=128)
+    _trainer(tmp_path, 2, saver, val_every=None).fit(module, data)
+    final = tmp_path / "ck" / "final" / "adapter" / "policy"
+    assert (final / "adapter_model.safetensors").is_file()
+    reloaded, initial = PolicyModule(**kwargs, init_policy_adapter=str(final)), PolicyModule(**kwargs)
+    batch = data.collate(data.encoded["val"])
+    assert batch.images is not None
+    module.eval()
+    rollout = module.generate(batch, module.eval_sampling)
+    mask = rollout.response_mask.bool()
+    (trained,) = module.models.logprobs(rollout, "policy", 1.0)
+    (again,) = reloaded.models.logprobs(rollout, "policy", 1.0)
+    (before,) = initial.models.logprobs(rollout, "policy", 1.0)
+    torch.testing.assert_close(again[mask], trained[mask], atol=1e-5, rtol=1e-5)
+    assert (trained[mask] - before[mask]).abs().max() > 1e-4, "two GRPO steps at lr 1e-2 changed the policy"
