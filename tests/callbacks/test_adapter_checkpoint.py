@@ -188,11 +188,13 @@ def test_with_adapter_ema_the_averaged_adapters_are_written(tmp_path, pairs_file
     assert not all(torch.equal(a, b) for a, b in zip(raw_b, avg_b, strict=True))  # the average is not the raw weights
 
 
-def test_vlm_policy_checkpoint_reloads_to_the_same_log_probs(tmp_path):
-    """A VLM policy (tiny-llava, the VQA prompts with their images): the final checkpoint's policy adapter, loaded
-    onto a fresh base, gives the trained policy's log-probs; the trained adapter moved away from the initial one."""
+@pytest.mark.parametrize("model", ["tiny-llava", "tiny-idefics3"])
+def test_vlm_policy_checkpoint_reloads_to_the_same_log_probs(tmp_path, model):
+    """A VLM policy (LLaVA, or Idefics3 with its pixel attention mask; the VQA prompts with their images): the final
+    checkpoint's policy adapter, loaded onto a fresh base, gives the trained policy's log-probs; the trained adapter
+    moved away from the initial one."""
     brevity = RewardSpec("perl_lightning.rewards.toy:brevity_reward")
-    kwargs = dict(model="tiny-llava", algorithm="grpo", update=UpdateConfig(samples_per_prompt=2),
+    kwargs = dict(model=model, algorithm="grpo", update=UpdateConfig(samples_per_prompt=2),
                   lora=LoRAConfig(r=4, alpha=8, dropout=0.0), rewards=[brevity],
                   sampling=SamplingConfig(max_new_tokens=4))  # fmt: skip
     module = PolicyModule(**kwargs, optim=OptimConfig(learning_rate=1e-2))
@@ -203,7 +205,7 @@ def test_vlm_policy_checkpoint_reloads_to_the_same_log_probs(tmp_path):
     assert (final / "adapter_model.safetensors").is_file()
     reloaded, initial = PolicyModule(**kwargs, init_policy_adapter=str(final)), PolicyModule(**kwargs)
     batch = data.collate(data.encoded["val"])
-    assert batch.images is not None
+    assert batch.images is not None and ("pixel_attention_mask" in batch.images.pixels) == (model == "tiny-idefics3")
     module.eval()
     rollout = module.generate(batch, module.eval_sampling)
     mask = rollout.response_mask.bool()

@@ -29,10 +29,11 @@ class RedOrBlue(VQA):
         return pair._replace(rejected="blue" if pair.chosen == "red" else "red")
 
 
-def test_vlm_reward_model_learns_image_pairs_and_rides_on_the_policy_backbone(tmp_path) -> None:
+@pytest.mark.parametrize("model", ["tiny-llava", "tiny-idefics3"])
+def test_vlm_reward_model_learns_image_pairs_and_rides_on_the_policy_backbone(tmp_path, model: str) -> None:
     folder = _vqa_folder(tmp_path / "data", n=40)
     L.seed_everything(0)
-    rm = RewardModelModule("tiny-llava", lora=LoRAConfig(r=8, alpha=16), learning_rate=1e-2, save_dir=None)
+    rm = RewardModelModule(model, lora=LoRAConfig(r=8, alpha=16), learning_rate=1e-2, save_dir=None)
     assert rm.processor is not None and not rm.share_prefix
     dm = PreferenceDataModule(task=RedOrBlue(), path=str(folder), split="train", val_split="test", batch_size=8,
                               max_length=96)  # fmt: skip
@@ -60,7 +61,7 @@ def test_vlm_reward_model_learns_image_pairs_and_rides_on_the_policy_backbone(tm
             assert torch.equal(p, frozen[n]), n
     path = rm.save_adapters(tmp_path / "rm")
     # the same adapter on the policy's VLM backbone scores a rollout as the reward model itself does
-    policy = PolicyModule("tiny-llava", algorithm="grpo", lora=LoRAConfig(r=8, alpha=16),
+    policy = PolicyModule(model, algorithm="grpo", lora=LoRAConfig(r=8, alpha=16),
                           rewards=[RewardSpec(str(path))])  # fmt: skip
     assert "reward" in policy.model.peft_config
     prompts = PromptDataModule(task="vqa", path=str(folder), split="train", val_split="test", max_prompt_length=96)
@@ -71,7 +72,7 @@ def test_vlm_reward_model_learns_image_pairs_and_rides_on_the_policy_backbone(tm
         expected = rm(rollout.sequences, rollout.attention_mask, rollout.images)
     torch.testing.assert_close(policy.score(rollout).total, expected, atol=1e-5, rtol=1e-5)
     # on a backbone of its own (the separate layout) it reads the rollout's images too, and scores alike
-    separate = PolicyModule("tiny-llava", algorithm="grpo", lora=LoRAConfig(r=8, alpha=16), layout="separate",
+    separate = PolicyModule(model, algorithm="grpo", lora=LoRAConfig(r=8, alpha=16), layout="separate",
                             rewards=[RewardSpec(str(path))])  # fmt: skip
     (member,) = separate.rewards.model_sources[0].members
     assert isinstance(member, VisionReward) and "reward" not in separate.model.peft_config

@@ -43,10 +43,11 @@ def _vqa_folder(root: Path, n: int = 24) -> Path:
     return root
 
 
-def test_vlm_sft_trains_the_language_model_lora_only_and_starts_rl(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["tiny-llava", "tiny-idefics3"])
+def test_vlm_sft_trains_the_language_model_lora_only_and_starts_rl(tmp_path: Path, model: str) -> None:
     folder = _vqa_folder(tmp_path / "data")
     L.seed_everything(0)
-    sft = SFTModule("tiny-llava", lora=LoRAConfig(r=8, alpha=16, train_projector=True), learning_rate=5e-3,
+    sft = SFTModule(model, lora=LoRAConfig(r=8, alpha=16, train_projector=True), learning_rate=5e-3,
                     save_dir=str(tmp_path / "sft"))  # fmt: skip
     assert sft.processor is not None
     dm = SFTDataModule(task="vqa", path=str(folder), split="train", val_split="test", batch_size=4, max_length=96)
@@ -70,10 +71,12 @@ def test_vlm_sft_trains_the_language_model_lora_only_and_starts_rl(tmp_path: Pat
         assert float(sft.nll(dm.collate(dm.encoded["val"])).total) < loss_before
     changed = {n for n, p in sft.model.named_parameters() if not torch.equal(p, before[n])}
     assert changed and all("lora_" in n or "modules_to_save.default" in n for n in changed), sorted(changed)[:5]
-    assert any("multi_modal_projector.modules_to_save" in n for n in changed), "the projector copy trains"
-    assert any("language_model" in n and "lora_B" in n for n in changed)
+    projector, language = {"tiny-llava": ("multi_modal_projector", "language_model"),
+                           "tiny-idefics3": ("connector", "text_model")}[model]  # fmt: skip
+    assert any(f"{projector}.modules_to_save" in n for n in changed), "the projector copy trains"
+    assert any(language in n and "lora_B" in n for n in changed)
     # the adapter (LoRA + the projector copy) starts RL: the policy's log-probs equal the SFT model's
-    policy = PolicyModule("tiny-llava", algorithm="grpo", lora=LoRAConfig(r=8, alpha=16, train_projector=True),
+    policy = PolicyModule(model, algorithm="grpo", lora=LoRAConfig(r=8, alpha=16, train_projector=True),
                           init_policy_adapter=str(tmp_path / "sft"),
                           rewards=[RewardSpec("perl_lightning.tasks.vqa:vqa_reward")])  # fmt: skip
     prompts = PromptDataModule(task="vqa", path=str(folder), split="train", val_split="test", max_prompt_length=96)
