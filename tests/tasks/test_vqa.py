@@ -11,7 +11,9 @@ import torch
 from PIL import Image
 
 from perl_lightning.data.prompts import PromptDataModule
-from perl_lightning.models.vlm import load_vlm
+from perl_lightning.models.vlm import load_vlm, load_vlm_processor
+from perl_lightning.rewards import FunctionReward, RewardError, RewardLayer
+from perl_lightning.rl.types import Rollout
 from perl_lightning.sources import BadRowLog, DataError, Row, iter_rows, validated
 from perl_lightning.tasks import VQA, get_task
 from perl_lightning.tasks.visual.answers import normalize_answer
@@ -120,3 +122,26 @@ def test_prompts_reach_the_vlm_processor_with_their_images(folder: Path) -> None
     text_only.tokenizer = processor.tokenizer
     with pytest.raises(ValueError, match="text model"):
         text_only.setup()
+
+
+def test_the_reward_layer_scores_prompt_batches_by_their_annotators_answers(folder: Path) -> None:
+    """``vqa_reward`` as the RL stage calls it: through the reward layer, on a prompt batch's own metadata (the rows'
+    ``answers`` as the data module carries them), the total is each row's VQA accuracy."""
+    processor = load_vlm_processor("tiny-llava")
+    dm = PromptDataModule(task="vqa", path=str(folder), split="train", val_split="test", max_prompt_length=256)
+    dm.tokenizer, dm.processor = processor.tokenizer, processor
+    dm.setup()
+    batch = dm.collate(dm.encoded["train"])
+    gold = [majority_answer(m["answers"]) for m in batch.metadata]
+    responses = [f"{gold[0]}.", "I think it is not", gold[2].upper()]
+    n = len(responses)
+    rollout = Rollout(torch.zeros(n, 2, dtype=torch.long), torch.ones(n, 2, dtype=torch.long),
+                      torch.ones(n, 1, dtype=torch.long), torch.ones(n, dtype=torch.bool), 1, list(batch.prompts),
+                      responses, list(batch.row_ids), list(batch.metadata))  # fmt: skip
+    layer = RewardLayer([FunctionReward("perl_lightning.tasks.vqa:vqa_reward")], [2.0])
+    result = layer(rollout)
+    expected = VQA().evaluate(responses, list(batch.metadata))["vqa_accuracy"]
+    assert expected.tolist() == pytest.approx([1.0, 0.0, 2 / 3])  # c: "1" is 2 of 3 annotators, "2" the third
+    torch.testing.assert_close(result.total, 2.0 * expected)
+    with pytest.raises(RewardError, match="no reward source applies to row b "):
+        layer(rollout._replace(metadata=[batch.metadata[0], {}, batch.metadata[2]]))
