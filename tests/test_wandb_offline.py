@@ -62,17 +62,19 @@ def _last(rows: list[dict[str, object]], key: str) -> object:
     return values[-1]
 
 
-def test_wandb_logger_config_runs_offline(tmp_path, monkeypatch):
+def _offline_fit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: Path, *extra: str) -> PerlCLI:
+    """``perl fit`` on ``config`` plus conf/logger/wandb.yaml, 2 steps and one validation, W&B offline in tmp_path."""
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     monkeypatch.setenv("WANDB_SILENT", "true")
-    cli = PerlCLI(
+    return PerlCLI(
         args=[
             "fit",
             "--config",
-            str(CONF / "rm_tiny.yaml"),
+            str(config),
             "--config",
             str(CONF / "logger" / "wandb.yaml"),
+            *extra,
             "--trainer.max_steps=2",
             "--trainer.val_check_interval=2",
             f"--trainer.default_root_dir={tmp_path}",
@@ -81,6 +83,10 @@ def test_wandb_logger_config_runs_offline(tmp_path, monkeypatch):
             "--trainer.enable_progress_bar=false",
         ],
     )
+
+
+def test_wandb_logger_config_runs_offline(tmp_path, monkeypatch):
+    cli = _offline_fit(tmp_path, monkeypatch, CONF / "rm_tiny.yaml")
     from lightning.pytorch.loggers import WandbLogger
 
     assert isinstance(cli.trainer.logger, WandbLogger)
@@ -105,25 +111,7 @@ def test_rl_run_logs_sample_table_and_full_config_offline(tmp_path, monkeypatch)
     """RLOO + W&B: the validation sample table is a W&B table; the run config holds the whole CLI config."""
     import json
 
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    cli = PerlCLI(
-        args=[
-            "fit",
-            "--config",
-            str(CONF / "rl_tiny_rloo.yaml"),
-            "--config",
-            str(CONF / "logger" / "wandb.yaml"),
-            "--trainer.max_steps=2",
-            "--trainer.val_check_interval=2",
-            "--trainer.limit_val_batches=1",
-            f"--trainer.default_root_dir={tmp_path}",
-            f"--trainer.logger.init_args.save_dir={tmp_path}",
-            f"--model.init_args.save_dir={tmp_path / 'ad'}",
-            "--trainer.enable_progress_bar=false",
-        ],
-    )
+    cli = _offline_fit(tmp_path, monkeypatch, CONF / "rl_tiny_rloo.yaml", "--trainer.limit_val_batches=1")
     experiment = cli.trainer.logger.experiment
     config = dict(experiment.config)["config"]  # LoggerSaveConfigCallback: the full config, not only hparams
     init = config["model"]["init_args"]
@@ -160,26 +148,8 @@ def test_rl_run_logs_sample_table_and_full_config_offline(tmp_path, monkeypatch)
 def test_vlm_rl_run_logs_the_images_and_its_memory_offline(tmp_path, monkeypatch):
     """GRPO on tiny-llava (conf/vqa/rl_tiny.yaml) + W&B + MemoryMonitor: each sample-table row carries the image the
     model saw as a W&B image (a PNG in the run's media), and the memory figures of the VLM's phases are logged."""
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    cli = PerlCLI(
-        args=[
-            "fit",
-            "--config",
-            str(CONF / "vqa" / "rl_tiny.yaml"),
-            "--config",
-            str(CONF / "logger" / "wandb.yaml"),
-            "--trainer.callbacks+=perl_lightning.callbacks.memory.MemoryMonitor",
-            "--trainer.max_steps=2",
-            "--trainer.val_check_interval=2",
-            "--trainer.limit_val_batches=1",
-            f"--trainer.default_root_dir={tmp_path}",
-            f"--trainer.logger.init_args.save_dir={tmp_path}",
-            f"--model.init_args.save_dir={tmp_path / 'ad'}",
-            "--trainer.enable_progress_bar=false",
-        ],
-    )
+    cli = _offline_fit(tmp_path, monkeypatch, CONF / "vqa" / "rl_tiny.yaml", "--trainer.limit_val_batches=1",
+                       "--trainer.callbacks+=perl_lightning.callbacks.memory.MemoryMonitor")  # fmt: skip
     cli.trainer.logger.experiment.finish()
     (run,) = list(tmp_path.rglob("offline-run-*"))
     (table_file,) = sorted((run / "files" / "media" / "table" / "val").glob("samples_*.table.json"))
