@@ -8,18 +8,24 @@ import torch
 from peft import LoraConfig, TaskType, set_peft_model_state_dict
 from torch import nn
 
-from perl_lightning.models.artifacts import check_adapter_base, read_reward_adapter
+from perl_lightning.models.artifacts import SCORE_HEAD_NAMES, check_adapter_base, read_reward_adapter
 from perl_lightning.models.forward import in_chunks
 from perl_lightning.models.heads import ScoreHead
 from perl_lightning.models.topology import PolicyModels
 from perl_lightning.rl.types import Rollout
 
 
-def reward_lora_config(peft_config: dict, modules_to_save: list[str] | None = None) -> LoraConfig:
-    """The LoRA config of a saved reward adapter (``adapter_config.json``) as an inference-only causal-LM adapter: the
-    score head is read apart (:class:`~perl_lightning.models.heads.ScoreHead`), so it is not a module to save."""
+def reward_lora_config(peft_config: dict) -> LoraConfig:
+    """The LoRA config of a saved reward adapter (``adapter_config.json``) as an inference-only causal-LM adapter.
+
+    The score head is read apart (:class:`~perl_lightning.models.heads.ScoreHead`), so it is no module to save. Any
+    other module the reward model saved a copy of (a VLM's projector, ``lora.train_projector``) stays one: the
+    adapter gets its own copy, and the saved weights load into it, never into the backbone's module that the policy
+    and the reference read.
+    """
     keep = {k: v for k, v in peft_config.items() if k in LoraConfig.__dataclass_fields__}
-    keep.update(task_type=TaskType.CAUSAL_LM, modules_to_save=modules_to_save, inference_mode=True)
+    copies = [m for m in peft_config.get("modules_to_save") or [] if m.rsplit(".", 1)[-1] not in SCORE_HEAD_NAMES]
+    keep.update(task_type=TaskType.CAUSAL_LM, modules_to_save=copies or None, inference_mode=True)
     return LoraConfig(**keep)
 
 

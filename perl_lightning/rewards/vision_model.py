@@ -9,7 +9,7 @@ from peft import get_peft_model, set_peft_model_state_dict
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from perl_lightning.models.artifacts import SCORE_HEAD_NAMES, check_adapter_base, read_reward_adapter
+from perl_lightning.models.artifacts import check_adapter_base, read_reward_adapter
 from perl_lightning.models.forward import in_chunks, last_hidden_state
 from perl_lightning.models.heads import ScoreHead
 from perl_lightning.models.vlm import load_vlm
@@ -52,8 +52,7 @@ class VisionReward(nn.Module):
         if differ:
             raise ValueError(f"reward model {self.path} (base {files.base_model!r}) processes images unlike the "
                              f"policy (fields {differ}): it would read the policy's pixel tensors wrongly")  # fmt: skip
-        extra = [m for m in files.peft_config.get("modules_to_save") or [] if m not in SCORE_HEAD_NAMES]
-        self.model = get_peft_model(base, reward_lora_config(files.peft_config, extra or None), adapter_name="reward")
+        self.model = get_peft_model(base, reward_lora_config(files.peft_config), adapter_name="reward")
         result = set_peft_model_state_dict(self.model, files.lora_state, adapter_name="reward")
         missing = [k for k in result.missing_keys if ".reward." in k]
         if missing:
