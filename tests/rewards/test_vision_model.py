@@ -53,19 +53,24 @@ def test_a_text_policy_with_a_vision_reward_model_is_an_error(vlm_reward_dir):
         build_rewards([RewardSpec(str(vlm_reward_dir))], models)
 
 
-def test_a_trained_projector_copy_is_read_with_the_adapter(tmp_path):
-    """A reward model that trained its own projector copy (``lora.train_projector``) scores with that copy on its own
-    backbone: equal to the reward model itself on a batch with images."""
+def _reward_model_with_a_projector_copy(tmp_path: Path) -> tuple[RewardModelModule, Path]:
+    """A tiny-llava reward model (eval mode) that trained its own projector copy, and its saved adapter: LoRA B, the
+    score head and the projector copy set away from their init, as training would."""
     rm = RewardModelModule("tiny-llava", lora=LoRAConfig(r=4, alpha=8, train_projector=True))
-    with torch.no_grad():  # a trained state: LoRA B, the score head and the projector copy away from their init
+    with torch.no_grad():
         for p in rm.model.parameters():
             if p.requires_grad:
                 p.normal_(0, 0.05)
-    path = rm.save_adapters(tmp_path / "rm")
+    return rm.eval(), rm.save_adapters(tmp_path / "rm")
+
+
+def test_a_trained_projector_copy_is_read_with_the_adapter(tmp_path):
+    """A reward model that trained its own projector copy (``lora.train_projector``) scores with that copy on its own
+    backbone: equal to the reward model itself on a batch with images."""
+    rm, path = _reward_model_with_a_projector_copy(tmp_path)
     processor = load_vlm_processor("tiny-llava")
     reward = VisionReward(path, processor.tokenizer, processor.image_processor.to_dict())
     rollout = _image_rollout(processor)
-    rm.eval()
     with torch.no_grad():
         expected = rm(rollout.sequences, rollout.attention_mask, rollout.images)
     assert (expected[0] - expected[1]).abs() > 1e-4, "the two images score apart"
@@ -89,18 +94,12 @@ def test_a_reward_adapter_with_a_projector_copy_keeps_it_to_itself_on_the_shared
     """Hydra: a reward adapter that trained its own projector copy scores with that copy (equal to the reward model
     alone), and loading it leaves the projector the policy reads untouched (the policy's log-probs are those of the
     same policy without it). It used to load the copy's weights into the shared projector."""
-    rm = RewardModelModule("tiny-llava", lora=LoRAConfig(r=4, alpha=8, train_projector=True))
-    with torch.no_grad():  # a trained state: LoRA B, the score head and the projector copy away from their init
-        for p in rm.model.parameters():
-            if p.requires_grad:
-                p.normal_(0, 0.05)
-    path = rm.save_adapters(tmp_path / "rm")
+    rm, path = _reward_model_with_a_projector_copy(tmp_path)
     kwargs = dict(algorithm="grpo", lora=LoRAConfig(r=4, alpha=8, train_projector=policy_projector))
     alone = PolicyModule("tiny-llava", rewards=[RewardSpec("perl_lightning.tasks.vqa:vqa_reward")], **kwargs)
     shared = PolicyModule("tiny-llava", rewards=[RewardSpec(str(path))], **kwargs)
     assert "reward" in shared.models.model.peft_config
     rollout = _image_rollout(shared.processor)
-    rm.eval()
     with torch.no_grad():
         expected = rm(rollout.sequences, rollout.attention_mask, rollout.images)
     torch.testing.assert_close(shared.score(rollout).total, expected, atol=1e-5, rtol=1e-5)
