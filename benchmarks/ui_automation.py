@@ -135,6 +135,18 @@ def main() -> None:
     parser.add_argument("--rl-credit", nargs="*", default=[], metavar="NAME=VALUE", help=credit)
     parser.add_argument("--episode-steps", type=int, default=8)
     parser.add_argument("--max-turns", type=int, default=5)
+    parser.add_argument(
+        "--shaping",
+        type=float,
+        default=0.0,
+        help="multi-step: weight of the per-step progress reward (0: the end reward only)",
+    )
+    parser.add_argument(
+        "--invalid-penalty",
+        type=float,
+        default=None,
+        help="multi-step: reward per invalid action (default: the task's, -0.5)",
+    )
     parser.add_argument("--max-prompt-length", type=int, default=1024)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
@@ -155,7 +167,10 @@ def main() -> None:
     task = UIAutomation()
     screens = held_out_screens(task, out, args.eval_screens, args.demos == "start")
     episodes_task = UIAutomation(prompts="episodes")
-    episode_config = EpisodeConfig(task="ui_automation", max_turns=args.max_turns)
+    env_args = {"shaping": args.shaping} if args.shaping else {}
+    if args.invalid_penalty is not None:
+        env_args["invalid_penalty"] = args.invalid_penalty
+    episode_config = EpisodeConfig(task="ui_automation", task_args=env_args or None, max_turns=args.max_turns)
 
     def step_dm() -> PromptDataModule:
         return PromptDataModule(task=task, path=str(screens), val_split="test", val_limit=args.eval_screens,
