@@ -145,7 +145,7 @@ def main() -> None:
         "--invalid-penalty",
         type=float,
         default=None,
-        help="multi-step: reward per invalid action (default: the task's, -0.5)",
+        help="multi-step: reward per invalid action (default: the task's)",
     )
     parser.add_argument("--max-prompt-length", type=int, default=1024)
     parser.add_argument("--max-new-tokens", type=int, default=32)
