@@ -56,6 +56,17 @@ def _history(run: Path) -> list[dict[str, object]]:
     return rows
 
 
+def _rows_with(run: Path, key: str, count: int = 1) -> list[dict[str, object]]:
+    """The history rows holding ``key``, once at least ``count`` of them have reached the log: wandb's own process
+    writes the file, and ``finish()`` can return before its last records land (seen once in CI)."""
+    for _ in range(80):
+        rows = [row for row in _history(run) if key in row]
+        if len(rows) >= count:
+            return rows
+        time.sleep(0.25)
+    return rows
+
+
 def _last(rows: list[dict[str, object]], key: str) -> object:
     values = [row[key] for row in rows if key in row]
     assert values, f"{key} was never logged; keys: {sorted({k for r in rows for k in r})}"
@@ -95,6 +106,7 @@ def test_wandb_logger_config_runs_offline(tmp_path, monkeypatch):
     assert runs, "no offline wandb run directory was written"
     log = next(runs[0].rglob("*.wandb"), None)
     assert log is not None, "no .wandb log in the offline run"
+    _rows_with(runs[0], "val/accuracy")  # wait for the last rows to reach the file
     records = log.read_bytes()  # protobuf records: keys are stored as plain UTF-8
     assert b"learning_rate" in records  # the hyperparameters were recorded
     assert b"train/loss" in records and b"val/accuracy" in records  # and the metrics
@@ -129,12 +141,9 @@ def test_rl_run_logs_sample_table_and_full_config_offline(tmp_path, monkeypatch)
     assert len(table["data"]) == len(samples) > 0
     assert [row[:2] for row in table["data"]] == [[s["row_id"], s["prompt"]] for s in samples]
     assert [row[5] for row in table["data"]] == [s["reward_after"] for s in samples]
-    for _ in range(40):  # the log is written by wandb's own process: wait for the last rows to reach the file
-        rows, logged = _history(run), cli.trainer.callback_metrics
-        rewards = [row["rl/reward_mean"] for row in rows if "rl/reward_mean" in row]
-        if len(rewards) >= 2:
-            break
-        time.sleep(0.25)
+    _rows_with(run, "rl/reward_mean", count=2)  # wait for the last rows to reach the file
+    rows, logged = _history(run), cli.trainer.callback_metrics
+    rewards = [row["rl/reward_mean"] for row in rows if "rl/reward_mean" in row]
     assert len(rewards) == 2 and rewards[-1] == float(logged["rl/reward_mean"])  # the value, not only the key
     assert _last(rows, "val/reward") == float(logged["val/reward"])
     assert _last(rows, "rl/kl_coef") == float(logged["rl/kl_coef"]) == pytest.approx(0.01)
@@ -163,7 +172,9 @@ def test_vlm_rl_run_logs_the_images_and_its_memory_offline(tmp_path, monkeypatch
     pngs = sorted((run / "files" / "media" / "images" / "val").glob("sample_images_*.png"))
     seen = {(Image.open(p).size, Image.open(p).convert("RGB").tobytes()) for p in pngs}
     assert seen and seen == {(s["image"].size, s["image"].convert("RGB").tobytes()) for s in samples}
-    logged = next(row for row in _history(run) if "val/sample_images/count" in row)  # one image per sample, in order
+    rows = _rows_with(run, "val/sample_images/count")
+    assert rows, "no history row with the sample images reached the run's log"
+    logged = rows[0]  # one image per sample, in order
     assert logged["val/sample_images/count"] == len(samples)
     assert logged["val/sample_images/captions"] == [s["row_id"] for s in samples]
     assert all((run / "files" / f).is_file() for f in logged["val/sample_images/filenames"])
