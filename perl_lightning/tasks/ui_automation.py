@@ -13,10 +13,12 @@ under the user cache, with ``train`` / ``validation`` splits of seven screen fam
 held-out families (``signup_form``, ``shopping_cart``) that measures generalisation rather than memorisation.
 
 The prompt of a step is a conversation: each observation is a user turn (the screen's text, then the goal, which the
-screen budget never cuts; the first adds the instructions), each earlier action an assistant turn. The programmatic
-reward :func:`action_reward` scores a step's output against its gold action (exact, right element, right action,
-invalid), and :func:`episode_reward` is an episode's total from its environment. SFT imitates the gold actions; the
-reward model trains on pairs of a better and a worse action ranked by the same scorer.
+screen budget never cuts; the first adds the instructions), each earlier action an assistant turn. With
+``observations="changes"`` a later screen shows only what the last action changed on it (a shorter context), in the
+step rows' history and in the episodes' turns alike. The programmatic reward :func:`action_reward` scores a step's
+output against its gold action (exact, right element, right action, invalid), and :func:`episode_reward` is an
+episode's total from its environment. SFT imitates the gold actions; the reward model trains on pairs of a better and
+a worse action ranked by the same scorer.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from perl_lightning.tasks.base import (
 from perl_lightning.tasks.ui.actions import Action, Credit, Invalid, parse_action, score_action
 from perl_lightning.tasks.ui.env import StepResult, UIEnvironment, check_goal_state, parse_app
 from perl_lightning.tasks.ui.generator import DATA_VERSION, write_dataset
-from perl_lightning.tasks.ui.screen import Screen, parse_screen, render_screen
+from perl_lightning.tasks.ui.screen import Screen, Snapshot, parse_screen, render_changes, render_screen, snapshot
 
 INSTRUCTIONS = (
     'Actions: click(id), type(id, "text"), select(id, "option"), scroll(up|down), back(), done() once the goal is '
@@ -62,15 +64,22 @@ def observation_text(screen_text: str, goal: str, first: bool) -> str:
 
 
 class UIEpisode:
-    """A :class:`UIEnvironment` whose observations are the task's user turns (screen + goal)."""
+    """A :class:`UIEnvironment` whose observations are the task's user turns (screen + goal); with ``changes``, a
+    screen after the first is rendered by :func:`render_changes` (only what the action changed on the same screen)."""
 
-    def __init__(self, env: UIEnvironment, goal: str) -> None:
-        self.env, self.goal = env, goal
+    def __init__(self, env: UIEnvironment, goal: str, changes: bool = False) -> None:
+        self.env, self.goal, self.changes = env, goal, changes
+        self.last: Snapshot = snapshot(env.screen, env.scroll[env.current])
 
     def step(self, action: str) -> StepResult:
         result = self.env.step(action)
         if result.observation is not None:
+            env = self.env
+            if self.changes:
+                text = render_changes(env.screen, env.scroll[env.current], self.last, env.max_chars)
+                result.observation = f"Invalid action: {result.reason}.\n{text}" if result.reason else text
             result.observation = observation_text(result.observation, self.goal, first=False)
+        self.last = snapshot(self.env.screen, self.env.scroll[self.env.current])
         return result
 
     def summary(self) -> dict[str, Any]:
@@ -93,6 +102,9 @@ class UIAutomation(Task):
         invalid_penalty: reward per invalid action in an episode.
         shaping: weight of the per-step progress reward of an episode (0: at the end only).
         stop_on_invalid: an invalid action ends an episode.
+        observations: how a screen after the first is shown, in step rows' history and in episodes alike: ``screens``
+            (whole, every turn) or ``changes`` (on the same screen at the same scroll, only the elements the action
+            changed: a shorter context; another screen is shown whole).
     """
 
     name: ClassVar[str] = "ui_automation"
@@ -113,9 +125,13 @@ class UIAutomation(Task):
         self, prompts: Literal["steps", "start", "episodes"] = "steps", max_screen_chars: int | None = 900,
         seed: int = 0, train_episodes: int = 1200, max_steps: int = 6, success_reward: float = 1.0,
         invalid_penalty: float = -0.5, shaping: float = 0.0, stop_on_invalid: bool = True,
+        observations: Literal["screens", "changes"] = "screens",
     ) -> None:  # fmt: skip
         if prompts not in ("steps", "start", "episodes"):
             raise ValueError(f"prompts must be 'steps', 'start' or 'episodes', not {prompts!r}")
+        if observations not in ("screens", "changes"):
+            raise ValueError(f"observations must be 'screens' or 'changes', not {observations!r}")
+        self.observations = observations
         self.prompts, self.max_screen_chars, self.seed, self.train_episodes = (
             prompts,
             max_screen_chars,
@@ -161,17 +177,24 @@ class UIAutomation(Task):
         if not isinstance(history, list):
             raise DataError(f"{where(row, 'history')} must be a list of {{screen, scroll, action}}")
         messages: list[Message] = []
+        last: Snapshot | None = None
         for i, turn in enumerate(history):
             if not isinstance(turn, dict) or "screen" not in turn or not isinstance(turn.get("action"), str):
                 raise DataError(f"{where(row, 'history')} turn {i}: needs 'screen' and an 'action' string")
             screen = self._screen(row, f"history.{i}.screen", turn["screen"])
-            text = render_screen(screen, int(turn.get("scroll") or 0), self.max_screen_chars)
+            text, last = self._render(screen, int(turn.get("scroll") or 0), last)
             messages += [{"role": "user", "content": observation_text(text, goal, i == 0)},
                          {"role": "assistant", "content": turn["action"].strip()}]  # fmt: skip
         screen = self._screen(row, "screen")
-        text = render_screen(screen, int(row.data.get("scroll") or 0), self.max_screen_chars)
+        text, _ = self._render(screen, int(row.data.get("scroll") or 0), last)
         messages.append({"role": "user", "content": observation_text(text, goal, not history)})
         return messages, screen
+
+    def _render(self, screen: Screen, scroll: int, last: Snapshot | None) -> tuple[str, Snapshot]:
+        """A screen's text after the observation ``last`` (``None``: the first), and its snapshot."""
+        if self.observations == "changes" and last is not None:
+            return render_changes(screen, scroll, last, self.max_screen_chars), snapshot(screen, scroll)
+        return render_screen(screen, scroll, self.max_screen_chars), snapshot(screen, scroll)
 
     def gold(self, row: Row, field: str = "gold_action", ids: Sequence[str] | None = None) -> list[str]:
         """The row's acceptable gold actions, each checked against the grammar (and the screen's ids)."""
@@ -230,7 +253,7 @@ class UIAutomation(Task):
         if "app" not in metadata:
             raise ValueError("a multi-turn rollout needs episode rows (fields app, goal_state), not single steps")
         env = UIEnvironment(metadata["app"], metadata["goal_state"], **self.env_args)
-        return UIEpisode(env, metadata["goal"])
+        return UIEpisode(env, metadata["goal"], changes=self.observations == "changes")
 
     # ---- evaluation ----------------------------------------------------------------------------------------------
     def evaluate(self, responses: Sequence[str], metadata: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:

@@ -16,7 +16,7 @@ from perl_lightning.rl.types import Rollout
 from perl_lightning.sources import DataError, Row, iter_rows
 from perl_lightning.tasks import UIAutomation, get_task
 from perl_lightning.tasks.ui.actions import score_action
-from perl_lightning.tasks.ui.generator import HELD_OUT_FAMILIES, generate_episodes
+from perl_lightning.tasks.ui.generator import FAMILIES, HELD_OUT_FAMILIES, episode_steps, generate_episodes
 from perl_lightning.tasks.ui.screen import parse_screen
 from perl_lightning.tasks.ui_automation import INSTRUCTIONS, action_reward, episode_reward, rank_pair
 
@@ -138,6 +138,34 @@ def test_an_episode_prompt_plays_its_gold_trajectory_to_success(builtin: UIAutom
         task.environment({"gold_action": ["click(e1)"]})
     with pytest.raises(DataError, match="an episode row"):
         task.demonstration(row(episode))
+
+
+@pytest.mark.parametrize("observations", ["screens", "changes"])
+def test_step_rows_are_the_conversations_an_episode_plays(observations: str) -> None:
+    """SFT's step rows and RL's episodes show the policy the same turns: playing an episode's gold actions in the
+    environment gives, before each action, exactly the conversation of that step's row (in both observation modes;
+    with ``changes``, fewer characters once the screen stays)."""
+    task = UIAutomation(prompts="episodes", observations=observations)  # type: ignore[arg-type]
+    chars = []
+    for episode in generate_episodes(2 * len(FAMILIES), seed=11, families=list(FAMILIES)):
+        example = task.prompt(row(episode))
+        env, played = task.environment(example.metadata), list(example.prompt)
+        for step in episode_steps(episode):
+            assert task.step_messages(row(step))[0] == played, (episode["id"], step["step"])
+            action = episode["gold_actions"][step["step"]]
+            result = env.step(action)
+            assert result.valid
+            if result.observation is not None:
+                played += [{"role": "assistant", "content": action}, {"role": "user", "content": result.observation}]
+        assert env.summary()["success"]
+        chars.append(sum(len(m["content"]) for m in played))
+    if observations == "changes":
+        full = UIAutomation(prompts="episodes")
+        whole = [sum(len(m["content"]) for m in full.step_messages(row(episode_steps(e)[-1]))[0])
+                 for e in generate_episodes(2 * len(FAMILIES), seed=11, families=list(FAMILIES))]  # fmt: skip
+        assert sum(chars) < 0.8 * sum(whole)
+    with pytest.raises(ValueError, match="'screens' or 'changes'"):
+        UIAutomation(observations="diff")  # type: ignore[arg-type]
 
 
 def test_builtin_data_holds_out_whole_families(builtin: UIAutomation) -> None:

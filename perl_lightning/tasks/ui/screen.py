@@ -33,6 +33,14 @@ exceeds a budget of characters, :func:`render_screen` shortens it in this order,
 off-screen and hidden elements collapse into one ``(N more elements below/hidden)`` line, (2) element texts are cut to
 24 characters, (3) the last elements are dropped, replaced by ``(N more elements)``. The goal is never part of this
 text and never cut (the prompt adds it after the screen).
+
+In a conversation that already shows a screen, :func:`render_changes` gives the next observation compactly: when the
+action left the same screen at the same scroll, only the lines of the elements whose line changed (a box now ``on``,
+a field's new ``value``), under ``screen: <title> (changed)`` or ``screen: <title> (unchanged)``; another screen or
+another scroll is rendered whole::
+
+    screen: Settings (changed)
+    [e1] switch "Wi-Fi" on
 """
 
 from __future__ import annotations
@@ -279,3 +287,26 @@ def render_screen(screen: Screen, scroll: int = 0, max_chars: int | None = None)
         if len("\n".join(out)) <= max_chars:
             return "\n".join(out)
     return "\n".join([header, f"({len(items)} elements)"])
+
+
+Snapshot = tuple[str, int, dict[str, str]]
+
+
+def snapshot(screen: Screen, scroll: int = 0) -> Snapshot:
+    """What :func:`render_changes` compares: the screen's name, its scroll and each element's line (screens change in
+    place in an environment, so the lines are taken before the next action)."""
+    shown = screen.shown()
+    lines = {e.id: element_line(e, 0, scroll, screen.height, None, shown[e.id]) for _, e in screen.walk()}
+    return screen.name, scroll, lines
+
+
+def render_changes(screen: Screen, scroll: int, before: Snapshot, max_chars: int | None = None) -> str:
+    """The screen as text for a conversation whose last observation was ``before``: only the changed elements' lines
+    when it is the same screen at the same scroll, else the whole screen (:func:`render_screen`, within ``max_chars``);
+    see the module docstring. The changed lines fall back to the whole screen when they would exceed the budget."""
+    name, old_scroll, old = before
+    if screen.name != name or scroll != old_scroll:
+        return render_screen(screen, scroll, max_chars)
+    changed = [line for key, line in snapshot(screen, scroll)[2].items() if old.get(key) != line]
+    text = "\n".join([f"screen: {screen.title} ({'changed' if changed else 'unchanged'})", *changed])
+    return text if max_chars is None or len(text) <= max_chars else render_screen(screen, scroll, max_chars)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from perl_lightning.sources import DataError
-from perl_lightning.tasks.ui.screen import parse_screen, render_screen
+from perl_lightning.tasks.ui.screen import parse_screen, render_changes, render_screen, snapshot
 
 SCREEN = {
     "name": "settings", "title": "Settings", "height": 200,
@@ -81,3 +81,21 @@ def test_bad_screens_name_the_row_field_and_element(change, message: str) -> Non
     with pytest.raises(DataError, match="f.jsonl: row 3: field 'screen'") as err:
         parse_screen(bad, "f.jsonl: row 3: field 'screen'")
     assert message in str(err.value)
+
+
+def test_changes_show_only_the_changed_elements_of_the_same_screen() -> None:
+    screen = parse_screen(SCREEN, "s")
+    before = snapshot(screen)
+    assert render_changes(screen, 0, before) == "screen: Settings (unchanged)"
+    screen.find("e1").state["checked"] = False
+    screen.find("e3").state["value"] = "Large"
+    assert render_changes(screen, 0, before).splitlines() == [
+        "screen: Settings (changed)",
+        '[e1] switch "Wi-Fi" off',
+        '[e3] dropdown "Font size" value="Large" options=Small|Large',
+    ]
+    # another scroll or another screen is shown whole, within the budget; so are changes that exceed it
+    assert render_changes(screen, 100, before) == render_screen(screen, 100)
+    display = parse_screen({"name": "display", "title": "Display", "elements": [{"id": "e1", "type": "button"}]}, "d")
+    assert render_changes(display, 0, before) == render_screen(display)
+    assert render_changes(screen, 0, before, max_chars=30) == render_screen(screen, 0, 30)
