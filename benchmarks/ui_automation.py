@@ -147,6 +147,8 @@ def main() -> None:
         default=None,
         help="multi-step: reward per invalid action (default: the task's)",
     )
+    changes = "screens after the first: whole, or only what the action changed (UIAutomation's observations)"
+    parser.add_argument("--observations", choices=("screens", "changes"), default="screens", help=changes)
     parser.add_argument("--max-prompt-length", type=int, default=1024)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
@@ -164,10 +166,12 @@ def main() -> None:
             "torch": torch.__version__,
         },
     )
-    task = UIAutomation()
+    task = UIAutomation(observations=args.observations)
     screens = held_out_screens(task, out, args.eval_screens, args.demos == "start")
-    episodes_task = UIAutomation(prompts="episodes")
-    env_args = {"shaping": args.shaping} if args.shaping else {}
+    episodes_task = UIAutomation(prompts="episodes", observations=args.observations)
+    env_args: dict[str, object] = {"shaping": args.shaping} if args.shaping else {}
+    if args.observations != "screens":
+        env_args["observations"] = args.observations
     if args.invalid_penalty is not None:
         env_args["invalid_penalty"] = args.invalid_penalty
     episode_config = EpisodeConfig(task="ui_automation", task_args=env_args or None, max_turns=args.max_turns)

@@ -15,6 +15,10 @@ scores the mean: the accuracy of the sampling policy that RL trains, next to its
     python benchmarks/ui_family_eval.py --split validation --screens 300 --samples 4 \\
         runs/demo1/sft_adapter runs/demo1/rl_adapters/policy
 
+``--data-seeds 1 2`` reads the split of the built-in data written with those seeds instead (600 held-out start
+screens: the same two families, screens and goals none of the seed-0 runs has seen), to check a result found on the
+first 200 on screens that played no part in choosing it; ``--skip N`` leaves out a split's first N items.
+
 With ``--episodes``, the split's first ``--screens`` episodes are played instead, greedy, in the task's environment
 (until ``done()``, failure or ``--max-turns``), and the success rate is reported per family:
 
@@ -40,9 +44,20 @@ from perl_lightning.sources import iter_rows
 from perl_lightning.tasks import UIAutomation
 
 
-def start_screens(task: UIAutomation, split: str, n: int, out: Path) -> Path:
-    """A dataset directory whose ``test`` split is the start screens of the split's first ``n`` episodes."""
-    rows = [r.data for r in iter_rows(task.source("sft", None), split=split) if r.data["step"] == 0][:n]
+def split_rows(split: str, n: int, data_seeds: list[int], episodes: bool, skip: int = 0) -> list[dict]:
+    """The first ``n`` items of ``split`` after the first ``skip``: episodes, or start screens (step 0), of the
+    built-in data of each seed in ``data_seeds`` in turn (ids prefixed by the seed when there are several)."""
+    rows = []
+    for seed in data_seeds:
+        root = UIAutomation(seed=seed).builtin_root()
+        found = [r.data for r in iter_rows(str(root / ("episodes" if episodes else "steps")), split=split)]
+        found = found if episodes else [r for r in found if r["step"] == 0]
+        rows += [{**r, "id": f"s{seed}/{r['id']}"} if len(data_seeds) > 1 else r for r in found]
+    return rows[skip : skip + n]
+
+
+def write_split(rows: list[dict], out: Path) -> Path:
+    """A dataset directory whose ``train`` and ``test`` splits are ``rows``."""
     out.mkdir(parents=True, exist_ok=True)
     for name in ("train", "test"):
         (out / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -51,27 +66,22 @@ def start_screens(task: UIAutomation, split: str, n: int, out: Path) -> Path:
 
 def family_accuracy(
     adapter: str,
-    screens: Path | None,
+    items: Path,
     task: UIAutomation,
     episodes: EpisodeConfig | None = None,
-    split: str = "test",
-    limit: int | None = None,
     samples: int = 1,
     temperature: float = 1.0,
 ) -> tuple[dict[str, list[float]], list[float]]:
     """``family -> [right, items]`` of the adapter's greedy actions, and the score per item (in order): the exact
-    action on the start screens in ``screens``, or with ``episodes`` the success of the split's first ``limit``
-    episodes. With ``samples`` > 1 (start screens only) each screen is answered that many times at ``temperature``
-    and scores the mean (``right`` is then a sum of fractions)."""
+    action on the start screens in ``items`` (a dataset directory, :func:`write_split`), or with ``episodes`` the
+    success of its episodes. With ``samples`` > 1 (start screens only) each screen is answered that many times at
+    ``temperature`` and scores the mean (``right`` is then a sum of fractions)."""
     name = "success" if episodes is not None else "exact_action"
     policy = PolicyModule("smollm2-135m-instruct", rewards=[RewardSpec(task.programmatic_rewards["steps"])],
                           init_policy_adapter=adapter, sampling=SamplingConfig(max_new_tokens=32),
                           episodes=episodes or EpisodeConfig()).eval()  # fmt: skip
-    if episodes is not None:
-        dm = PromptDataModule(task=task, val_split=split, val_limit=limit, eval_batch_size=32, max_prompt_length=1024)
-    else:
-        dm = PromptDataModule(task=task, path=str(screens), val_split="test", eval_batch_size=16,
-                              max_prompt_length=1024)  # fmt: skip
+    dm = PromptDataModule(task=task, path=str(items), val_split="test", eval_batch_size=32 if episodes else 16,
+                          max_prompt_length=1024)  # fmt: skip
     if samples > 1 and episodes is None:
         values, metadata = sampled_scores(policy, dm, task, (name,), samples, temperature)
     else:
@@ -88,30 +98,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("adapters", nargs="+", help="policy adapter directories")
     parser.add_argument("--split", default="validation", help="train / validation / test (held-out families)")
-    parser.add_argument("--screens", type=int, default=200)
+    parser.add_argument("--screens", type=int, default=200, help="start screens (or episodes) to evaluate")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the split's first SKIP screens (or episodes)")
+    parser.add_argument("--data-seeds", type=int, nargs="+", default=[0],
+                        help="seeds of the built-in data whose split is read, in turn (0: the data RL trained on; "
+                        "others give fresh screens of the same families)")  # fmt: skip
     parser.add_argument("--out", default="runs/ui_family_eval")
     parser.add_argument("--episodes", action="store_true", help="play whole episodes; report the success rate")
     parser.add_argument("--max-turns", type=int, default=5, help="most actions of an episode (with --episodes)")
+    changes = "screens after the first: whole, or only what the action changed (UIAutomation's observations)"
+    parser.add_argument("--observations", choices=("screens", "changes"), default="screens", help=changes)
     parser.add_argument("--samples", type=int, default=1,
                         help="answers sampled per start screen (1: greedy); a screen scores their mean")  # fmt: skip
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --samples > 1)")
     args = parser.parse_args()
     if args.episodes and args.samples > 1:
         parser.error("--samples applies to start screens, not to --episodes")
-    if args.episodes:
-        task, screens = UIAutomation(prompts="episodes"), None
-        episodes = EpisodeConfig(task="ui_automation", max_turns=args.max_turns)
-    else:
-        task, episodes = UIAutomation(), None
-        screens = start_screens(task, args.split, args.screens, Path(args.out) / args.split)
+    task = UIAutomation(prompts="episodes" if args.episodes else "steps", observations=args.observations)
+    task_args = {"observations": args.observations} if args.observations != "screens" else None
+    episodes = EpisodeConfig(task="ui_automation", task_args=task_args, max_turns=args.max_turns)
+    episodes = episodes if args.episodes else None
+    rows = split_rows(args.split, args.screens, args.data_seeds, args.episodes, args.skip)
+    seeds = "-".join(map(str, args.data_seeds))
+    items = write_split(rows, Path(args.out) / f"{args.split}-{'episodes' if args.episodes else 'start'}-{seeds}")
     first: list[float] | None = None
     for adapter in args.adapters:
-        counts, scores = family_accuracy(adapter, screens, task, episodes, args.split, args.screens, args.samples,
-                                         args.temperature)  # fmt: skip
+        counts, scores = family_accuracy(adapter, items, task, episodes, args.samples, args.temperature)
         total = sum(c[0] for c in counts.values()) / max(sum(c[1] for c in counts.values()), 1)
         line = {
             "adapter": adapter,
             "split": args.split,
+            "data_seeds": args.data_seeds,
+            "items": f"{args.skip}..{args.skip + len(rows) - 1}",
             "answers": "greedy" if args.samples == 1 else f"mean of {args.samples} samples at T {args.temperature:g}",
             "success" if episodes else "exact": round(total, 3),
             "families": {f: [round(right, 2), n] for f, (right, n) in counts.items()},
