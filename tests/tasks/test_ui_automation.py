@@ -164,6 +164,10 @@ def test_step_rows_are_the_conversations_an_episode_plays(observations: str) -> 
         whole = [sum(len(m["content"]) for m in full.step_messages(row(episode_steps(e)[-1]))[0])
                  for e in generate_episodes(2 * len(FAMILIES), seed=11, families=list(FAMILIES))]  # fmt: skip
         assert sum(chars) < 0.8 * sum(whole)
+        lenient = UIAutomation(prompts="episodes", observations="changes", stop_on_invalid=False)
+        env = lenient.environment(lenient.prompt(row(generate_episodes(1, 3, ["login_form"])[0])).metadata)
+        lines = env.step("click(e99)").observation.splitlines()  # an invalid action says why; nothing changed
+        assert lines[0] == "Invalid action: unknown element id 'e99'." and lines[1].endswith("(unchanged)")
     with pytest.raises(ValueError, match="'screens' or 'changes'"):
         UIAutomation(observations="diff")  # type: ignore[arg-type]
 
