@@ -153,28 +153,27 @@ class Rollout(NamedTuple):
 
 
 def concat_rollouts(parts: Sequence[Rollout], pad_id: int = 0) -> Rollout:
-    """Rows of several rollouts of the same prompt width, responses right-padded to the longest (masked)."""
-    if len({p.prompt_length for p in parts}) != 1:
-        raise ValueError("concat_rollouts needs rollouts of one prompt width")
-    width = max(p.sequences.shape[1] for p in parts)
+    """Rows of several rollouts: prompts left-padded to the widest, responses right-padded to the longest (padding
+    masked), so response token ``t`` of every row sits at column ``P + t``. Parts may differ in prompt width (a
+    multi-turn rollout pads its prompts to the widest of its own rows, so a redraw of some groups can be narrower)."""
+    p_width = max(p.prompt_length for p in parts)
+    r_width = max(p.sequences.shape[1] - p.prompt_length for p in parts)
 
-    def right_pad(t: torch.Tensor, value: int) -> torch.Tensor:
-        return F.pad(t, (0, width - t.shape[1]), value=value)
-
-    resp_width = width - parts[0].prompt_length
+    def both_sides(p: Rollout, t: torch.Tensor, value: int) -> torch.Tensor:  # (n, P_i + R_i) -> (n, P + R)
+        return F.pad(t, (p_width - p.prompt_length, r_width - (t.shape[1] - p.prompt_length)), value=value)
 
     def rows(name: str) -> torch.Tensor | None:  # per-token sampler figures, when every part has them
         tensors = [getattr(p, name) for p in parts]
         if any(t is None for t in tensors):
             return None
-        return torch.cat([F.pad(t, (0, resp_width - t.shape[1])) for t in tensors])
+        return torch.cat([F.pad(t, (0, r_width - t.shape[1])) for t in tensors])
 
     return Rollout(
-        torch.cat([right_pad(p.sequences, pad_id) for p in parts]),
-        torch.cat([right_pad(p.attention_mask, 0) for p in parts]),
-        torch.cat([F.pad(p.response_mask, (0, resp_width - p.response_mask.shape[1])) for p in parts]),
+        torch.cat([both_sides(p, p.sequences, pad_id) for p in parts]),
+        torch.cat([both_sides(p, p.attention_mask, 0) for p in parts]),
+        torch.cat([F.pad(p.response_mask, (0, r_width - p.response_mask.shape[1])) for p in parts]),
         torch.cat([p.ended for p in parts]),
-        parts[0].prompt_length,
+        p_width,
         [t for p in parts for t in p.prompts],
         [t for p in parts for t in p.responses],
         [t for p in parts for t in p.row_ids],

@@ -91,6 +91,25 @@ def test_resample_redraws_only_degenerate_groups_and_splices_them_in_place():
     assert (out.sequences[2, 3:7] == 1).all() and (out.attention_mask[2, 7:] == 0).all()
 
 
+def test_a_redraw_with_narrower_prompts_is_left_padded_into_place():
+    """A multi-turn rollout pads its prompts to the widest of its own rows, so the redraw of a few groups can come back
+    with a narrower prompt: its rows are left-padded (masked) so that every response still starts at column P."""
+    batch = _batch(2)
+    rollout, result = _rollout(batch, 4, 1), _result([1, 1, 0, 1])  # group r0 flat
+
+    def redraw(sub: PromptBatch):
+        narrow = PromptBatch(sub.input_ids[:, 1:], sub.attention_mask[:, 1:], sub.prompts, sub.row_ids, sub.metadata)
+        return _rollout(narrow, 5, 9), _result([2, 3])
+
+    cfg = UpdateConfig(samples_per_prompt=K, zero_std="resample", max_resamples=1)
+    out, res, _ = dynamic_sampling(batch, rollout, result, cfg, redraw, pad_id=0)
+    assert out.prompt_length == 3 and out.sequences.shape == (4, 3 + 5) and res.total.tolist() == [2.0, 3.0, 0.0, 1.0]
+    assert out.sequences[0].tolist() == [0, 1, 2, 9, 9, 9, 9, 9]  # pad, the prompt's last two tokens, the response
+    assert out.attention_mask[0].tolist() == [0, 1, 1, 1, 1, 1, 1, 1]
+    assert out.sequences[2].tolist() == [3, 4, 5, 1, 1, 1, 1, 0] and out.attention_mask[2, -1] == 0
+    assert out.response_mask.sum(-1).tolist() == [5, 5, 4, 4]
+
+
 def test_single_sample_algorithms_have_no_groups():
     batch = _batch(2)
     rollout = _rollout(batch, 4, 1)
