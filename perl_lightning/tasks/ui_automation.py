@@ -68,18 +68,18 @@ class UIEpisode:
     screen after the first is rendered by :func:`render_changes` (only what the action changed on the same screen)."""
 
     def __init__(self, env: UIEnvironment, goal: str, changes: bool = False) -> None:
-        self.env, self.goal, self.changes = env, goal, changes
-        self.last: Snapshot = snapshot(env.screen, env.scroll[env.current])
+        self.env, self.goal = env, goal
+        self.last: Snapshot | None = snapshot(env.screen, env.scroll[env.current]) if changes else None
 
     def step(self, action: str) -> StepResult:
-        result = self.env.step(action)
+        env, result = self.env, self.env.step(action)
+        if result.observation is not None and self.last is not None:  # changes: only what the action changed
+            text = render_changes(env.screen, env.scroll[env.current], self.last, env.max_chars)
+            result.observation = f"Invalid action: {result.reason}.\n{text}" if result.reason else text
         if result.observation is not None:
-            env = self.env
-            if self.changes:
-                text = render_changes(env.screen, env.scroll[env.current], self.last, env.max_chars)
-                result.observation = f"Invalid action: {result.reason}.\n{text}" if result.reason else text
             result.observation = observation_text(result.observation, self.goal, first=False)
-        self.last = snapshot(self.env.screen, self.env.scroll[self.env.current])
+        if self.last is not None:
+            self.last = snapshot(env.screen, env.scroll[env.current])
         return result
 
     def summary(self) -> dict[str, Any]:
@@ -190,11 +190,14 @@ class UIAutomation(Task):
         messages.append({"role": "user", "content": observation_text(text, goal, not history)})
         return messages, screen
 
-    def _render(self, screen: Screen, scroll: int, last: Snapshot | None) -> tuple[str, Snapshot]:
-        """A screen's text after the observation ``last`` (``None``: the first), and its snapshot."""
-        if self.observations == "changes" and last is not None:
-            return render_changes(screen, scroll, last, self.max_screen_chars), snapshot(screen, scroll)
-        return render_screen(screen, scroll, self.max_screen_chars), snapshot(screen, scroll)
+    def _render(self, screen: Screen, scroll: int, last: Snapshot | None) -> tuple[str, Snapshot | None]:
+        """A screen's text after the observation ``last`` (``None``: the first), and, with ``changes``, its snapshot
+        (what the next observation is compared with)."""
+        if self.observations != "changes":
+            return render_screen(screen, scroll, self.max_screen_chars), None
+        text = render_screen(screen, scroll, self.max_screen_chars) if last is None else (
+            render_changes(screen, scroll, last, self.max_screen_chars))  # fmt: skip
+        return text, snapshot(screen, scroll)
 
     def gold(self, row: Row, field: str = "gold_action", ids: Sequence[str] | None = None) -> list[str]:
         """The row's acceptable gold actions, each checked against the grammar (and the screen's ids)."""
