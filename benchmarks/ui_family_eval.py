@@ -64,6 +64,12 @@ def write_split(rows: list[dict], out: Path) -> Path:
     return out
 
 
+def start_screens(task: UIAutomation, split: str, n: int, out: Path) -> Path:
+    """A dataset directory whose ``test`` split is the start screens of the split's first ``n`` episodes (of the
+    task's built-in data)."""
+    return write_split(split_rows(split, n, [task.seed], episodes=False), out)
+
+
 def family_accuracy(
     adapter: str,
     items: Path,
