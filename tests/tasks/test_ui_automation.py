@@ -143,10 +143,8 @@ def test_an_episode_prompt_plays_its_gold_trajectory_to_success(builtin: UIAutom
 @pytest.mark.parametrize("observations", ["screens", "changes"])
 def test_step_rows_are_the_conversations_an_episode_plays(observations: str) -> None:
     """SFT's step rows and RL's episodes show the policy the same turns: playing an episode's gold actions in the
-    environment gives, before each action, exactly the conversation of that step's row (in both observation modes;
-    with ``changes``, fewer characters once the screen stays)."""
+    environment gives, before each action, exactly the conversation of that step's row (in both observation modes)."""
     task = UIAutomation(prompts="episodes", observations=observations)  # type: ignore[arg-type]
-    chars = []
     for episode in generate_episodes(2 * len(FAMILIES), seed=11, families=list(FAMILIES)):
         example = task.prompt(row(episode))
         env, played = task.environment(example.metadata), list(example.prompt)
@@ -158,16 +156,21 @@ def test_step_rows_are_the_conversations_an_episode_plays(observations: str) -> 
             if result.observation is not None:
                 played += [{"role": "assistant", "content": action}, {"role": "user", "content": result.observation}]
         assert env.summary()["success"]
-        chars.append(sum(len(m["content"]) for m in played))
-    if observations == "changes":
-        full = UIAutomation(prompts="episodes")
-        whole = [sum(len(m["content"]) for m in full.step_messages(row(episode_steps(e)[-1]))[0])
-                 for e in generate_episodes(2 * len(FAMILIES), seed=11, families=list(FAMILIES))]  # fmt: skip
-        assert sum(chars) < 0.8 * sum(whole)
-        lenient = UIAutomation(prompts="episodes", observations="changes", stop_on_invalid=False)
-        env = lenient.environment(lenient.prompt(row(generate_episodes(1, 3, ["login_form"])[0])).metadata)
-        lines = env.step("click(e99)").observation.splitlines()  # an invalid action says why; nothing changed
-        assert lines[0] == "Invalid action: unknown element id 'e99'." and lines[1].endswith("(unchanged)")
+
+
+def test_changes_mode_is_shorter_and_says_why_an_action_was_invalid() -> None:
+    """With ``changes``, the conversations of the last steps (the longest) are shorter than with whole screens; an
+    invalid action (when it does not end the episode) says why and shows the screen unchanged."""
+    last = [row(episode_steps(e)[-1]) for e in generate_episodes(2 * len(FAMILIES), seed=11, families=list(FAMILIES))]
+
+    def chars(task: UIAutomation) -> int:
+        return sum(len(m["content"]) for r in last for m in task.step_messages(r)[0])
+
+    assert chars(UIAutomation(observations="changes")) < 0.8 * chars(UIAutomation())
+    lenient = UIAutomation(prompts="episodes", observations="changes", stop_on_invalid=False)
+    env = lenient.environment(lenient.prompt(row(generate_episodes(1, 3, ["login_form"])[0])).metadata)
+    lines = env.step("click(e99)").observation.splitlines()
+    assert lines[0] == "Invalid action: unknown element id 'e99'." and lines[1].endswith("(unchanged)")
     with pytest.raises(ValueError, match="'screens' or 'changes'"):
         UIAutomation(observations="diff")  # type: ignore[arg-type]
 
