@@ -23,7 +23,8 @@ def greedy_scores(
     policy: PolicyModule, dm: PromptDataModule, task: Task, names: tuple[str, ...]
 ) -> tuple[dict[str, list[float]], list[dict[str, Any]]]:
     """The policy's greedy responses on every validation batch of ``dm``, scored with ``task.evaluate``: per metric
-    in ``names`` one value per item (in the DataModule's fixed order), and each item's metadata."""
+    in ``names`` one value per item (in the DataModule's fixed order), and each item's metadata with its ``row_id``
+    and its (first) ``response`` added."""
     config = SamplingConfig(max_new_tokens=policy.sampling.max_new_tokens, do_sample=False)
     return _scores(policy, dm, task, names, config, 1, 0)
 
@@ -55,7 +56,10 @@ def _scores(
             metrics = task.evaluate(rollout.responses, list(rollout.metadata))
             for n in names:
                 scores[n] += metrics[n].view(-1, k).nanmean(1).tolist()
-            metadata += list(rollout.metadata)[::k]
+            firsts = rollout.responses[::k]
+            row_ids = rollout.row_ids[::k] if rollout.row_ids else [None] * len(firsts)
+            items = zip(list(rollout.metadata)[::k], row_ids, firsts, strict=True)
+            metadata += [{**m, "row_id": r, "response": text} for m, r, text in items]
     return scores, metadata
 
 

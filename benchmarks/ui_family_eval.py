@@ -24,6 +24,9 @@ With ``--episodes``, the split's first ``--screens`` episodes are played instead
 
     python benchmarks/ui_family_eval.py --episodes --split test \\
         runs/exp_a/sft/sft_adapter runs/exp_a/rl/rl_adapters/policy
+
+``--dump FILE`` also writes, per adapter and item, the greedy actions next to the gold ones (to see where episodes
+fail: e.g. at the first action, or by never calling ``done()``).
 """
 
 from __future__ import annotations
@@ -77,8 +80,9 @@ def family_accuracy(
     episodes: EpisodeConfig | None = None,
     samples: int = 1,
     temperature: float = 1.0,
-) -> tuple[dict[str, list[float]], list[float]]:
-    """``family -> [right, items]`` of the adapter's greedy actions, and the score per item (in order): the exact
+) -> tuple[dict[str, list[float]], list[float], list[dict]]:
+    """``family -> [right, items]`` of the adapter's greedy actions, the score per item (in order) and each item's
+    metadata (with its ``row_id`` and ``response``: the actions of an episode, one a line): the exact
     action on the start screens in ``items`` (a dataset directory, :func:`write_split`), or with ``episodes`` the
     success of its episodes. With ``samples`` > 1 (start screens only) each screen is answered that many times at
     ``temperature`` and scores the mean (``right`` is then a sum of fractions)."""
@@ -97,7 +101,26 @@ def family_accuracy(
     for meta, value in zip(metadata, scores, strict=True):
         counts[meta["family"]][0] += value
         counts[meta["family"]][1] += 1
-    return dict(counts), scores
+    return dict(counts), scores, metadata
+
+
+def dump_lines(adapter: str, metadata: list[dict], scores: list[float], gold: dict[str, list[str]]) -> list[str]:
+    """One JSON line per item: the adapter, row id, family, score, the policy's actions and the gold ones (and, for
+    an episode, its summary: steps, invalid actions, success)."""
+    lines = []
+    for meta, value in zip(metadata, scores, strict=True):
+        line = {
+            "adapter": adapter,
+            "id": meta.get("row_id"),
+            "family": meta.get("family"),
+            "score": value,
+            "actions": str(meta.get("response", "")).split("\n"),
+            "gold": gold.get(str(meta.get("row_id")), []),
+        }
+        if "episode" in meta:
+            line["episode"] = meta["episode"]
+        lines.append(json.dumps(line) + "\n")
+    return lines
 
 
 def main() -> None:
@@ -117,6 +140,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1,
                         help="answers sampled per start screen (1: greedy); a screen scores their mean")  # fmt: skip
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --samples > 1)")
+    parser.add_argument("--dump", help="also write each item's actions, gold actions and score here (JSON lines)")
     args = parser.parse_args()
     if args.episodes and args.samples > 1:
         parser.error("--samples applies to start screens, not to --episodes")
@@ -127,9 +151,17 @@ def main() -> None:
     rows = split_rows(args.split, args.screens, args.data_seeds, args.episodes, args.skip)
     seeds = "-".join(map(str, args.data_seeds))
     items = write_split(rows, Path(args.out) / f"{args.split}-{'episodes' if args.episodes else 'start'}-{seeds}")
+    gold = {str(r["id"]): list(r["gold_actions"]) if "gold_actions" in r else [r["gold_action"]] for r in rows}
+    dumped: list[str] = []
     first: list[float] | None = None
     for adapter in args.adapters:
-        counts, scores = family_accuracy(adapter, items, task, episodes, args.samples, args.temperature)
+        counts, scores, metadata = family_accuracy(adapter, items, task, episodes, args.samples, args.temperature)
+        if args.dump:
+            dumped += dump_lines(adapter, metadata, scores, gold)
+            Path(args.dump).parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(f"{args.dump}.tmp")
+            tmp.write_text("".join(dumped), encoding="utf-8")
+            tmp.replace(args.dump)
         total = sum(c[0] for c in counts.values()) / max(sum(c[1] for c in counts.values()), 1)
         line = {
             "adapter": adapter,

@@ -3,6 +3,7 @@ a sampled evaluation draws the same samples again under the same seed (so two ad
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from greedy_eval import greedy_scores, sampled_scores  # noqa: E402
-from ui_family_eval import start_screens  # noqa: E402
+from ui_family_eval import dump_lines, start_screens  # noqa: E402
 
 from perl_lightning.data.prompts import PromptDataModule  # noqa: E402
 from perl_lightning.modules.policy import PolicyModule  # noqa: E402
@@ -53,3 +54,14 @@ def test_greedy_and_sampled_scores_per_item(tmp_path):
     for s, t in zip(sampled["exact_action"], sampled["invalid_action"], strict=True):
         assert abs(s * 3 - round(s * 3)) < 1e-6 and abs(s + t - 1.0) < 1e-6  # each item: the mean of its 3 samples
     assert any(0.0 < v < 1.0 for v in sampled["exact_action"] + other["exact_action"])  # samples of an item differ
+
+    # each item's metadata carries its row id and its response: the score is that response's (parity tells)
+    ids = [json.loads(line)["id"] for line in (screens / "test.jsonl").read_text().splitlines()]
+    assert sorted(m["row_id"] for m in greedy_meta) == sorted(ids)
+    assert [float(len(m["response"]) % 2) for m in greedy_meta] == greedy["exact_action"]
+    gold = {i: [f"click(e{n})"] for n, i in enumerate(ids)}
+    lines = [json.loads(line) for line in dump_lines("a", greedy_meta, greedy["exact_action"], gold)]
+    assert [(d["id"], d["score"], d["actions"], d["gold"]) for d in lines] == [
+        (m["row_id"], v, m["response"].split("\n"), gold[m["row_id"]])
+        for m, v in zip(greedy_meta, greedy["exact_action"], strict=True)
+    ]
