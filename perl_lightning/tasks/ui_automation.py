@@ -64,22 +64,15 @@ def observation_text(screen_text: str, goal: str, first: bool) -> str:
 
 
 class UIEpisode:
-    """A :class:`UIEnvironment` whose observations are the task's user turns (screen + goal); with ``changes``, a
-    screen after the first is rendered by :func:`render_changes` (only what the action changed on the same screen)."""
+    """A :class:`UIEnvironment` whose observations are the task's user turns (screen + goal)."""
 
-    def __init__(self, env: UIEnvironment, goal: str, changes: bool = False) -> None:
+    def __init__(self, env: UIEnvironment, goal: str) -> None:
         self.env, self.goal = env, goal
-        self.last: Snapshot | None = snapshot(env.screen, env.scroll[env.current]) if changes else None
 
     def step(self, action: str) -> StepResult:
-        env, result = self.env, self.env.step(action)
-        if result.observation is not None and self.last is not None:  # changes: only what the action changed
-            text = render_changes(env.screen, env.scroll[env.current], self.last, env.max_chars)
-            result.observation = f"Invalid action: {result.reason}.\n{text}" if result.reason else text
+        result = self.env.step(action)
         if result.observation is not None:
             result.observation = observation_text(result.observation, self.goal, first=False)
-        if self.last is not None:
-            self.last = snapshot(env.screen, env.scroll[env.current])
         return result
 
     def summary(self) -> dict[str, Any]:
@@ -255,8 +248,9 @@ class UIAutomation(Task):
         """The environment of an episode prompt (its metadata from :meth:`prompt`)."""
         if "app" not in metadata:
             raise ValueError("a multi-turn rollout needs episode rows (fields app, goal_state), not single steps")
-        env = UIEnvironment(metadata["app"], metadata["goal_state"], **self.env_args)
-        return UIEpisode(env, metadata["goal"], changes=self.observations == "changes")
+        env = UIEnvironment(metadata["app"], metadata["goal_state"], changes=self.observations == "changes",
+                            **self.env_args)  # fmt: skip
+        return UIEpisode(env, metadata["goal"])
 
     # ---- evaluation ----------------------------------------------------------------------------------------------
     def evaluate(self, responses: Sequence[str], metadata: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:

@@ -36,7 +36,18 @@ from typing import Any
 
 from perl_lightning.sources import DataError
 from perl_lightning.tasks.ui.actions import Action, Invalid, parse_action
-from perl_lightning.tasks.ui.screen import SELECTABLE, TOGGLES, TYPABLE, Screen, offscreen, parse_screen, render_screen
+from perl_lightning.tasks.ui.screen import (
+    SELECTABLE,
+    TOGGLES,
+    TYPABLE,
+    Screen,
+    Snapshot,
+    offscreen,
+    parse_screen,
+    render_changes,
+    render_screen,
+    snapshot,
+)
 
 _CONDITION_KEYS = ("checked", "value", "clicked")
 
@@ -107,13 +118,15 @@ class UIEnvironment:
         shaping: weight of the per-step progress reward (0: reward at the end only).
         stop_on_invalid: an invalid action ends the episode (else the observation says why, and it goes on).
         max_chars: character budget of each screen's text (see ``render_screen``).
+        changes: after the first observation, show only what the last action changed on the screen (see
+            ``render_changes``; another screen or a new scroll position is shown whole).
         at: where the app comes from, for errors (``file: row n``).
     """
 
     def __init__(
         self, app: Any, goal_state: Any, max_steps: int = 6, success_reward: float = 1.0,
         invalid_penalty: float = -0.5, shaping: float = 0.0, stop_on_invalid: bool = True,
-        max_chars: int | None = None, at: str = "app",
+        max_chars: int | None = None, changes: bool = False, at: str = "app",
     ) -> None:  # fmt: skip
         start, screens = parse_app(app, at)
         self.conditions = check_goal_state(goal_state, screens, f"{at} goal_state")
@@ -127,6 +140,7 @@ class UIEnvironment:
         self.finished = self.success = False
         self.progress = self._progress()
         self.actions: list[str] = []
+        self.last: Snapshot | None = snapshot(self.screen, self.scroll[self.current]) if changes else None
 
     @property
     def screen(self) -> Screen:
@@ -135,6 +149,14 @@ class UIEnvironment:
     def observe(self) -> str:
         """The current screen as text."""
         return render_screen(self.screen, self.scroll[self.current], self.max_chars)
+
+    def _observe_next(self) -> str:
+        """The observation after an action: the whole screen, or with ``changes`` what changed since the last."""
+        if self.last is None:
+            return self.observe()
+        scroll, last = self.scroll[self.current], self.last
+        self.last = snapshot(self.screen, scroll)
+        return render_changes(self.screen, scroll, last, self.max_chars)
 
     def holds(self, condition: dict[str, Any]) -> bool:
         """Whether one goal condition holds now."""
@@ -227,7 +249,7 @@ class UIEnvironment:
         elif (reason and self.stop_on_invalid) or self.steps >= self.max_steps:
             self.finished = True
         self.total += reward
-        observation = None if self.finished else self.observe()
+        observation = None if self.finished else self._observe_next()
         if observation is not None and reason:
             observation = f"Invalid action: {reason}.\n{observation}"
         return StepResult(observation, reward, self.finished, not reason, reason, self.summary())
