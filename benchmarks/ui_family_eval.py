@@ -25,6 +25,9 @@ With ``--episodes``, the split's first ``--screens`` episodes are played instead
     python benchmarks/ui_family_eval.py --episodes --split test \\
         runs/exp_a/sft/sft_adapter runs/exp_a/rl/rl_adapters/policy
 
+Episodes also report where they go wrong (first action not the gold one, invalid actions, mean length), and every
+later adapter the items it won and lost against the first.
+
 ``--dump FILE`` also writes, per adapter and item, the greedy actions next to the gold ones (to see where episodes
 fail: e.g. at the first action, or by never calling ``done()``).
 """
@@ -123,6 +126,22 @@ def dump_lines(adapter: str, metadata: list[dict], scores: list[float], gold: di
     return lines
 
 
+def episode_figures(records: list[dict]) -> dict[str, float]:
+    """Where an adapter's episodes go wrong, from its dump records (:func:`dump_lines`, parsed): episodes whose first
+    action is not the first gold one, invalid actions in all, and the mean number of actions played."""
+    return {
+        "first_action_differs_from_gold": sum(r["actions"][:1] != r["gold"][:1] for r in records),
+        "invalid_actions": sum(r["episode"]["invalid"] for r in records),
+        "mean_steps": round(sum(r["episode"]["steps"] for r in records) / max(len(records), 1), 2),
+    }
+
+
+def won_lost(first: list[float], second: list[float]) -> dict[str, int]:
+    """Items the second adapter scores higher on than the first, and lower (the paired difference's two tails)."""
+    return {"won": sum(b > a for a, b in zip(first, second, strict=True)),
+            "lost": sum(b < a for a, b in zip(first, second, strict=True))}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("adapters", nargs="+", help="policy adapter directories")
@@ -156,8 +175,9 @@ def main() -> None:
     first: list[float] | None = None
     for adapter in args.adapters:
         counts, scores, metadata = family_accuracy(adapter, items, task, episodes, args.samples, args.temperature)
+        lines = dump_lines(adapter, metadata, scores, gold)
         if args.dump:
-            dumped += dump_lines(adapter, metadata, scores, gold)
+            dumped += lines
             Path(args.dump).parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(f"{args.dump}.tmp")
             tmp.write_text("".join(dumped), encoding="utf-8")
@@ -172,8 +192,11 @@ def main() -> None:
             "success" if episodes else "exact": round(total, 3),
             "families": {f: [round(right, 2), n] for f, (right, n) in counts.items()},
         }
+        if episodes is not None:
+            line.update(episode_figures([json.loads(x) for x in lines]))
         if first is not None:
             line["vs_first"] = {k: round(v, 4) for k, v in paired_difference(first, scores).items()}
+            line["vs_first"].update(won_lost(first, scores))
         first = scores if first is None else first
         print(json.dumps(line), flush=True)
 

@@ -12,7 +12,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from greedy_eval import greedy_scores, sampled_scores  # noqa: E402
-from ui_family_eval import dump_lines, start_screens  # noqa: E402
+from ui_family_eval import dump_lines, episode_figures, start_screens, won_lost  # noqa: E402
 
 from perl_lightning.data.prompts import PromptDataModule  # noqa: E402
 from perl_lightning.modules.policy import PolicyModule  # noqa: E402
@@ -65,3 +65,14 @@ def test_greedy_and_sampled_scores_per_item(tmp_path):
         (m["row_id"], v, m["response"].split("\n"), gold[m["row_id"]])
         for m, v in zip(greedy_meta, greedy["exact_action"], strict=True)
     ]
+
+
+def test_episode_figures_and_won_lost_by_hand():
+    records = [
+        {"actions": ["click(e1)", "done()"], "gold": ["click(e1)"], "episode": {"invalid": 0, "steps": 2}},
+        {"actions": ["click(e2)"], "gold": ["click(e1)", "done()"], "episode": {"invalid": 1, "steps": 1}},
+        {"actions": [""], "gold": ['type(e3, "a")'], "episode": {"invalid": 2, "steps": 3}},
+    ]
+    assert episode_figures(records) == {"first_action_differs_from_gold": 2, "invalid_actions": 3, "mean_steps": 2.0}
+    assert won_lost([0.0, 1.0, 0.0, 1.0], [1.0, 1.0, 0.0, 0.0]) == {"won": 1, "lost": 1}
+    assert won_lost([0.0, 0.5], [0.5, 1.0]) == {"won": 2, "lost": 0}
